@@ -1,0 +1,89 @@
+"""The application factory: ``create_app(settings=None) -> Litestar``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.domain.audit.api import AuditController
+from backend.domain.auth.api import PortalAuthController, StaffAuthController, UserController
+from backend.domain.auth.policy import policy_from_settings
+from backend.domain.org.api import OrgUnitController
+from backend.http.deps import provide_actor, provide_db
+from backend.http.health import health
+from backend.http.observability import configure_logging, request_id_middleware
+from backend.http.problems import EXCEPTION_HANDLERS
+from backend.http.security import auth_middleware, authorize
+from backend.settings import Settings, load_settings
+from backend.web import web_routes
+
+API_ROUTES: list[Any] = [
+    health,
+    StaffAuthController,
+    PortalAuthController,
+    UserController,
+    OrgUnitController,
+    AuditController,
+]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="gridvend API",
+        version="1.0.0",
+        description=(
+            "Prepayment vending (STS tokens) and billing management for electricity utilities. "
+            "Errors are RFC 9457 problem details. Staff use a session cookie plus X-CSRF-Token; "
+            "banks, ATMs and aggregators use `Authorization: Bearer <key>`."
+        ),
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin()],
+        use_handler_docstrings=False,
+        create_examples=False,
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="API client key"),
+                "session": SecurityScheme(
+                    type="apiKey", name="gridvend_session", security_scheme_in="cookie"
+                ),
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = create_engine(settings)
+    state = State(
+        {
+            "settings": settings,
+            "engine": engine,
+            "sessionmaker": create_sessionmaker(engine),
+            "auth_policy": policy_from_settings(settings),
+        }
+    )
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=[*API_ROUTES, *web_routes(settings.frontend_dist)],
+        state=state,
+        dependencies={"db": Provide(provide_db), "actor": Provide(provide_actor, sync_to_thread=False)},
+        guards=[authorize],
+        middleware=[request_id_middleware, auth_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        on_shutdown=[dispose_engine],
+        request_max_body_size=2 * 1024 * 1024,
+    )

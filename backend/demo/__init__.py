@@ -1,0 +1,28 @@
+"""Demo data for `make run`: every context adds its part, so a newcomer can try every feature at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.demo import org_and_users
+from backend.domain.org.models import OrgUnit
+from backend.settings import Settings
+
+DEMO_PASSWORD = org_and_users.DEMO_PASSWORD
+
+
+async def seed_demo(settings: Settings, *, only_if_empty: bool = True) -> bool:
+    """Load the demo data set; return False (and change nothing) when data exists and only_if_empty."""
+    engine = create_engine(settings)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as session:
+            count = (await session.execute(select(func.count()).select_from(OrgUnit))).scalar_one()
+        if count and only_if_empty:
+            return False
+        async with sessionmaker() as session:
+            await org_and_users.seed(session, settings)
+        return True
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Bounded contexts of gridvend, one package each (models, rules, service, schemas, api)."""

@@ -1,0 +1,130 @@
+"""Writing and checking the audit log. ``record`` runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.types import utcnow
+from backend.domain.actor import Actor
+from backend.domain.audit.models import AuditEvent, AuditHead
+from backend.domain.audit.rules import (
+    GENESIS_HASH,
+    ChainProblem,
+    ChainRecord,
+    canonical_detail,
+    chain_hash,
+    verify_chain,
+)
+from backend.domain.org.models import OrgUnit
+
+_HEAD_ID = 1
+
+
+async def record(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    *,
+    entity_type: str | None = None,
+    entity_id: object | None = None,
+    detail: Mapping[str, Any] | None = None,
+    org_unit_id: int | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction (it commits or rolls back with it)."""
+    head = (
+        await session.execute(select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update())
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+        await session.flush()
+    at = utcnow()
+    seq = head.seq + 1
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "org_unit_id": org_unit_id if org_unit_id is not None else actor.org_unit_id,
+        "ip": actor.ip,
+        "request_id": actor.request_id,
+        "detail": canonical_detail(detail or {}),
+    }
+    digest = chain_hash(head.hash, **fields)
+    event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
+    session.add(event)
+    head.seq = seq
+    head.hash = digest
+    await session.flush()
+    return event
+
+
+async def _records(session: AsyncSession, batch: int = 1000) -> AsyncIterator[ChainRecord]:
+    last = 0
+    while True:
+        rows = (
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield ChainRecord(
+                seq=row.seq,
+                at=row.at,
+                actor_kind=row.actor_kind,
+                actor_id=row.actor_id,
+                actor_name=row.actor_name,
+                action=row.action,
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                org_unit_id=row.org_unit_id,
+                ip=row.ip,
+                request_id=row.request_id,
+                detail=row.detail,
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+            )
+        last = rows[-1].seq
+
+
+async def verify(session: AsyncSession) -> tuple[int, list[ChainProblem]]:
+    """Return (rows checked, problems found)."""
+    head = (await session.execute(select(AuditHead).where(AuditHead.id == _HEAD_ID))).scalar_one_or_none()
+    head_seq, head_hash = (0, GENESIS_HASH) if head is None else (head.seq, head.hash)
+    records = [r async for r in _records(session)]
+    return len(records), verify_chain(records, head_seq, head_hash)
+
+
+async def list_events(
+    session: AsyncSession, actor: Actor, *, limit: int, offset: int, action: str | None = None
+) -> tuple[list[AuditEvent], int]:
+    """Events newest first; an actor below the utility level sees only events of its part of the tree."""
+    query = select(AuditEvent)
+    if actor.org_path is None:
+        query = query.where(AuditEvent.seq < 0)
+    elif actor.org_path.count("/") > 2:
+        scoped = select(OrgUnit.id).where(OrgUnit.path.startswith(actor.org_path))
+        query = query.where(AuditEvent.org_unit_id.in_(scoped))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = (
+        (await session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
+    return list(rows), int(total)

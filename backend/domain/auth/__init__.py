@@ -1,0 +1,1 @@
+"""Authentication and authorisation: staff and customer users, roles, sessions, API clients."""

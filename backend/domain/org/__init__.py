@@ -1,0 +1,1 @@
+"""Organisation: the utility, its regions and its vending stations/offices."""

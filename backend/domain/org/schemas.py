@@ -1,0 +1,35 @@
+"""API shapes of the organisation context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+
+class OrgUnitRef(msgspec.Struct, kw_only=True):
+    id: int
+    name: str
+    kind: str
+
+
+class OrgUnitOut(msgspec.Struct, kw_only=True):
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent_id: int | None
+    address: str | None
+    active: bool
+
+
+class OrgUnitList(msgspec.Struct, kw_only=True):
+    items: list[OrgUnitOut]
+
+
+class OrgUnitCreate(msgspec.Struct, kw_only=True):
+    kind: Annotated[str, msgspec.Meta(pattern="^(region|station)$")]
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    parent_id: int
+    address: str | None = None

@@ -1,0 +1,79 @@
+"""Organisation use cases: the utility → region → station tree and who may see which part of it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain.actor import Actor
+from backend.domain.audit import service as audit
+from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.domain.org.models import OrgUnit
+from backend.domain.org.rules import child_path, kind_problem, path_within
+
+
+def in_scope(actor: Actor, unit: OrgUnit) -> bool:
+    return path_within(unit.path, actor.org_path)
+
+
+async def get_unit(session: AsyncSession, unit_id: int) -> OrgUnit:
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise NotFound(f"Org unit {unit_id} does not exist.")
+    return unit
+
+
+async def get_unit_by_code(session: AsyncSession, code: str) -> OrgUnit:
+    unit = (await session.execute(select(OrgUnit).where(OrgUnit.code == code))).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"No org unit has the code '{code}'.")
+    return unit
+
+
+async def list_units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
+    if actor.org_path is None:
+        return []
+    rows = await session.execute(
+        select(OrgUnit).where(OrgUnit.path.startswith(actor.org_path)).order_by(OrgUnit.path)
+    )
+    return list(rows.scalars().all())
+
+
+async def create_unit(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str,
+    code: str,
+    name: str,
+    parent_id: int | None,
+    address: str | None = None,
+) -> OrgUnit:
+    code = code.strip().upper()
+    if not code or not name.strip():
+        raise InvalidInput("An org unit needs a code and a name.")
+    async with session.begin():
+        parent = await get_unit(session, parent_id) if parent_id is not None else None
+        problem = kind_problem(kind, parent.kind if parent else None)
+        if problem:
+            raise InvalidInput(problem)
+        if parent is not None and not in_scope(actor, parent):
+            raise PermissionDenied("You can only add units inside your own part of the organisation.")
+        if parent is None and actor.kind != "system":
+            raise PermissionDenied("Only the installer creates the utility itself.")
+        if (await session.execute(select(OrgUnit.id).where(OrgUnit.code == code))).first():
+            raise Conflict(f"An org unit with the code '{code}' already exists.")
+        unit = OrgUnit(kind=kind, code=code, name=name.strip(), parent_id=parent_id, address=address, path="")
+        session.add(unit)
+        await session.flush()
+        unit.path = child_path(parent.path if parent else None, unit.id)
+        await audit.record(
+            session,
+            actor,
+            "org_unit.create",
+            entity_type="org_unit",
+            entity_id=unit.id,
+            detail={"kind": kind, "code": code, "name": unit.name, "parent_id": parent_id},
+            org_unit_id=unit.id,
+        )
+    return unit

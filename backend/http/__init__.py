@@ -1,0 +1,1 @@
+"""The HTTP edge: authentication middleware, authorisation guard, problem responses, request ids."""

@@ -1,0 +1,22 @@
+"""Dependencies shared by every controller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain.actor import Actor
+from backend.http.security import current_actor
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    async with state.sessionmaker() as session:
+        yield session
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    return current_actor(request)
