@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.domain.audit.api import AuditController
@@ -20,8 +21,8 @@ from backend.domain.org.api import OrgUnitController
 from backend.http.deps import provide_actor, provide_db
 from backend.http.health import health
 from backend.http.observability import configure_logging, request_id_middleware
-from backend.http.problems import EXCEPTION_HANDLERS
-from backend.http.security import auth_middleware, authorize
+from backend.http.problems import EXCEPTION_HANDLERS, document_problems
+from backend.http.security import PUBLIC, auth_middleware, authorize
 from backend.settings import Settings, load_settings
 from backend.web import web_routes
 
@@ -45,6 +46,8 @@ def openapi_config() -> OpenAPIConfig:
             "banks, ATMs and aggregators use `Authorization: Bearer <key>`."
         ),
         path="/schema",
+        # The API description is public (banks integrate from it); the router carries that declaration.
+        openapi_router=Router(path="/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False),
         render_plugins=[SwaggerRenderPlugin()],
         use_handler_docstrings=False,
         create_examples=False,
@@ -75,15 +78,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def dispose_engine() -> None:
         await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*API_ROUTES, *web_routes(settings.frontend_dist)],
         state=state,
         dependencies={"db": Provide(provide_db), "actor": Provide(provide_actor, sync_to_thread=False)},
         guards=[authorize],
-        middleware=[request_id_middleware, auth_middleware],
+        middleware=[auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         on_shutdown=[dispose_engine],
         request_max_body_size=2 * 1024 * 1024,
     )
+    document_problems(
+        handler for route in app.routes if isinstance(route, HTTPRoute) for handler in route.route_handlers
+    )
+    # Outermost, so that even a request no route matches gets a request id and an access-log line.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

@@ -117,7 +117,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
 
     async def work(session: Any) -> Any:
-        unit = await get_unit_by_code(session, args.org_unit.upper())
+        unit_id = (await get_unit_by_code(session, args.org_unit.upper())).id
         await session.rollback()
         return await service.create_user(
             session,
@@ -127,7 +127,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
             full_name=args.full_name,
             password=password,
             roles=set(args.role),
-            org_unit_id=unit.id,
+            org_unit_id=unit_id,
             realm="staff",
             email=args.email,
             phone=args.phone,
@@ -282,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import OperationalError
+
     from backend.domain.errors import DomainError
 
     args = build_parser().parse_args(argv)
@@ -294,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, CliError) as exc:
         print(f"gridvend: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        print(f"gridvend: the database cannot be used: {exc.orig}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -28,6 +28,9 @@ class EA(enum.Enum):
 
 
 def parse_ea(value: EA | str | int) -> EA:
+    fast = _BY_TEXT.get(value)
+    if fast is not None:
+        return fast
     if isinstance(value, EA):
         return value
     text = f"{value:02d}" if isinstance(value, int) else value.strip().upper().removeprefix("EA")
@@ -37,7 +40,12 @@ def parse_ea(value: EA | str | int) -> EA:
     raise RangeError(f"EA must be 07, 09 or 11, got {value!r}")
 
 
+_BY_TEXT: dict[object, EA] = {"07": EA.EA07, "09": EA.EA09, "11": EA.EA11} | {ea: ea for ea in EA}
+
+
 def check_key(ea: EA, key: bytes) -> bytes:
+    if key.__class__ is bytes and len(key) == ea.key_length:
+        return key
     if not isinstance(key, bytes | bytearray) or len(key) != ea.key_length:
         raise InvalidKeyError(f"EA{ea.value} needs a {ea.key_length}-byte decoder key")
     return bytes(key)

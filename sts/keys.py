@@ -76,7 +76,9 @@ def derive_decoder_key(
             raise RangeError(f"base date must be 1993, 2014 or 2035, got {base_date}") from None
         if len(vending_key) != 20:
             raise InvalidKeyError("DKGA04 vending key must be 20 bytes (40 hex digits)")
-        return dkga04(vending_key, base.label, ea_value.value, ti_value, sgc_text, kt, krn, meter_pan(iin, drn))
+        return dkga04(
+            vending_key, base.label, ea_value.value, ti_value, sgc_text, kt, krn, meter_pan(iin, drn)
+        )
     if ea_value is EA.EA11:
         raise RangeError(f"DKGA{code} gives 64-bit keys; EA11 needs DKGA04")
     pb = pan_block(iin, drn, kt)

@@ -21,14 +21,14 @@ async def hit(session: AsyncSession, key: str, now: datetime, window_seconds: in
     start = window_start(now, window_seconds)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RateCounter).values(key=key, window_start=start, count=1)
+    values = insert(RateCounter).values(key=key, window_start=start, count=1)
     table = RateCounter.__table__
-    stale = table.c.window_start < stmt.excluded.window_start
-    stmt = stmt.on_conflict_do_update(
+    stale = table.c.window_start < values.excluded.window_start
+    stmt = values.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
             "count": case((stale, literal(1)), else_=table.c.count + 1),
-            "window_start": case((stale, stmt.excluded.window_start), else_=table.c.window_start),
+            "window_start": case((stale, values.excluded.window_start), else_=table.c.window_start),
         },
     ).returning(table.c.count)
     count = (await session.execute(stmt)).scalar_one()

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.actor import Actor
@@ -20,3 +21,8 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
 
 def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     return current_actor(request)
+
+
+# Litestar 3 wants named dependencies marked explicitly; controllers use these aliases.
+Db = NamedDependency[AsyncSession]
+CurrentActor = NamedDependency[Actor]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.domain.errors import DomainError, RateLimited
@@ -24,6 +28,7 @@ _TITLES = {
     413: "Request too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    423: "Locked",
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
@@ -105,3 +110,34 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem document, as every error of this API is returned."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of the given error statuses as problem documents."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_MEDIA_TYPE,
+            description=_TITLES.get(status, "Error"),
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+def document_problems(handlers: Iterable[HTTPRouteHandler]) -> None:
+    """Give every API operation the error responses it can return (400 always; 401/403 unless public)."""
+    for handler in handlers:
+        base = (400,) if handler.opt.get("public") else (400, 401, 403)
+        handler.responses = {**problem_responses(*base), **(handler.responses or {})}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -75,7 +76,7 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
     """Resolve the caller of every /api request into ``scope['user']`` (a Principal, or None)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith("/api/"):
+        if scope["type"] != ScopeType.HTTP or not scope.get("path", "").startswith("/api/"):
             scope["user"] = None
             await app(scope, receive, send)
             return

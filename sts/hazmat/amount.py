@@ -21,14 +21,15 @@ __all__ = [
 ]
 
 _M_MAX = 0x3FFF
+_POW10: tuple[int, ...] = tuple(int(10**i) for i in range(32))
 
 
 def _offset(e: int) -> int:
-    return (1 << 14) * (10**e - 1) // 9
+    return (1 << 14) * (_POW10[e] - 1) // 9
 
 
 def _max_for(e_max: int) -> int:
-    return 10**e_max * _M_MAX + _offset(e_max)
+    return _POW10[e_max] * _M_MAX + _offset(e_max)
 
 
 MAX_STANDARD_AMOUNT = _max_for(3)  # 18 201 624 (0.1 units)
@@ -41,7 +42,7 @@ def _encode(value: int, e_max: int, what: str) -> tuple[int, int]:
     if value > _max_for(e_max):
         raise RangeError(f"{what} {value} exceeds the maximum {_max_for(e_max)}")
     for e in range(e_max + 1):
-        step = 10**e
+        step = _POW10[e]
         m = -((_offset(e) - value) // step)  # ceil((value - offset) / step)
         if m <= _M_MAX:
             return e, max(m, 0)
@@ -50,6 +51,8 @@ def _encode(value: int, e_max: int, what: str) -> tuple[int, int]:
 
 def encode_amount(value: int) -> int:
     """Encode a count (0.1 units, or W for MPL/MPPUL) into the 16-bit field, rounding up."""
+    if 0 <= value <= _M_MAX:
+        return value
     e, m = _encode(value, 3, "amount")
     return (e << 14) | m
 
@@ -59,7 +62,7 @@ def decode_amount(field: int) -> int:
     if not 0 <= field <= 0xFFFF:
         raise RangeError(f"amount field out of range: {field}")
     e = field >> 14
-    return 10**e * (field & _M_MAX) + _offset(e)
+    return _POW10[e] * (field & _M_MAX) + _offset(e)
 
 
 def round_up_amount(value: int) -> int:
@@ -78,5 +81,5 @@ def encode_currency(value: int) -> tuple[int, int]:
 def decode_currency(nibble: int, field: int) -> int:
     """Decode the S&E nibble and 16-bit field of a currency token into a signed amount."""
     e = ((nibble & 7) << 2) | (field >> 14)
-    magnitude = 10**e * (field & _M_MAX) + _offset(e)
+    magnitude = _POW10[e] * (field & _M_MAX) + _offset(e)
     return -magnitude if nibble >> 3 else magnitude

@@ -36,9 +36,27 @@ def crc16_sts(data: bytes) -> int:
     return ((crc & 0xFF) << 8) | (crc >> 8)
 
 
+def _position_tables() -> tuple[int, tuple[tuple[int, ...], ...]]:
+    # The CRC over a fixed length is affine: crc(a ^ b) == crc(a) ^ crc(b) ^ crc(0).
+    zero = crc16_sts(bytes(7))
+    tables = []
+    for pos in range(7):
+        row = []
+        for b in range(256):
+            data = bytearray(7)
+            data[pos] = b
+            row.append(crc16_sts(bytes(data)) ^ zero)
+        tables.append(tuple(row))
+    return zero, tuple(tables)
+
+
+_ZERO7, (_P0, _P1, _P2, _P3, _P4, _P5, _P6) = _position_tables()
+
+
 def crc_field(token_class: int, value: int) -> int:
     """CRC field for class ``token_class`` and the 48-bit ``value`` (subclass<<44 | payload44)."""
-    return crc16_sts(((token_class << 48) | value).to_bytes(7, "big"))
+    b0, b1, b2, b3, b4, b5, b6 = ((token_class << 48) | value).to_bytes(7, "big")
+    return _ZERO7 ^ _P0[b0] ^ _P1[b1] ^ _P2[b2] ^ _P3[b3] ^ _P4[b4] ^ _P5[b5] ^ _P6[b6]
 
 
 def crc_c_field(token_class: int, value: int) -> int:

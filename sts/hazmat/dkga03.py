@@ -14,5 +14,5 @@ def dkga03(vending_key: bytes, pan_block: bytes, control_block: bytes) -> bytes:
     if len(vending_key) != 16:
         raise ValueError("DKGA03 vending key must be 16 bytes (VK1 || VK2)")
     d = _xor(pan_block, control_block)
-    enc = Cipher(TripleDES(vending_key), modes.ECB()).encryptor()
+    enc = Cipher(TripleDES(vending_key + vending_key[:8]), modes.ECB()).encryptor()  # noqa: S305 - one raw block
     return _xor(enc.update(d) + enc.finalize(), d)

@@ -16,6 +16,7 @@ per round (16 x 8 table references), cached in a small bounded LRU.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 from sts.hazmat.tables import PRODUCTION, StaTables
 
@@ -116,7 +117,7 @@ def encrypt_schedule(key: bytes | int, tables: StaTables = PRODUCTION) -> Schedu
     for rk in _round_keys(_key_int(key)):
         ch = _choices(rk)
         sched.append(tuple(comb[j][ch[j]] for j in range(8)))
-    return tuple(sched)  # type: ignore[return-value]
+    return cast(Schedule, tuple(sched))
 
 
 @lru_cache(maxsize=256)
@@ -131,7 +132,7 @@ def _decrypt_schedule(key: bytes | int, tables: StaTables) -> tuple[Schedule, tu
         chained.append(tuple(comb[j][ch[j]] for j in range(8)))
     ch0 = _choices(rks[0])
     last = tuple(sub[ch0[j]] for j in range(8))
-    return tuple(chained), last  # type: ignore[return-value]
+    return cast(Schedule, tuple(chained)), last
 
 
 def encrypt_block(key: bytes | int, block: int, tables: StaTables = PRODUCTION) -> int:

@@ -7,12 +7,11 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.domain.actor import Actor
 from backend.domain.audit import service
 from backend.domain.audit.schemas import AuditEventList, AuditEventOut, AuditVerifyOut, ChainProblemOut
 from backend.domain.auth.rules import Role
+from backend.http.deps import CurrentActor, Db
 from backend.http.security import allow
 
 
@@ -28,8 +27,8 @@ class AuditController(Controller):
     )
     async def list_events(
         self,
-        db: AsyncSession,
-        actor: Actor,
+        db: Db,
+        actor: CurrentActor,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
         action: Annotated[str | None, Parameter(max_length=64)] = None,
@@ -57,7 +56,7 @@ class AuditController(Controller):
         operation_id="verifyAuditChain",
         summary="Check the hash chain for changed or deleted rows",
     )
-    async def verify(self, db: AsyncSession) -> AuditVerifyOut:
+    async def verify(self, db: Db) -> AuditVerifyOut:
         checked, problems = await service.verify(db)
         return AuditVerifyOut(
             ok=not problems,

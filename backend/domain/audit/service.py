@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.types import utcnow
@@ -24,6 +25,19 @@ from backend.domain.org.models import OrgUnit
 _HEAD_ID = 1
 
 
+async def _locked_head(session: AsyncSession) -> AuditHead:
+    """Lock the chain's head row (created on first use; two first writers cannot both create it)."""
+    query = select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
+    head = (await session.execute(query)).scalar_one_or_none()
+    if head is None:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        await session.execute(
+            insert(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
+        )
+        head = (await session.execute(query)).scalar_one()
+    return head
+
+
 async def record(
     session: AsyncSession,
     actor: Actor,
@@ -35,13 +49,7 @@ async def record(
     org_unit_id: int | None = None,
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction (it commits or rolls back with it)."""
-    head = (
-        await session.execute(select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update())
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS_HASH)
-        session.add(head)
-        await session.flush()
+    head = await _locked_head(session)
     at = utcnow()
     seq = head.seq + 1
     fields: dict[str, Any] = {

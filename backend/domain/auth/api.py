@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import Cookie, State
-from litestar.params import Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromPath, JSONBody, Parameter
 
-from backend.domain.actor import Actor
 from backend.domain.auth import service
 from backend.domain.auth.models import User
 from backend.domain.auth.rules import STAFF_ROLES, Role
-from backend.domain.auth.schemas import LoginIn, LoginOut, Me, RolesIn, UserCreate, UserList, UserOut
+from backend.domain.auth.schemas import LoginIn, LoginOut, Me, Realm, RolesIn, UserCreate, UserList, UserOut
 from backend.domain.org.models import OrgUnit
-from backend.domain.org.schemas import OrgUnitRef
+from backend.domain.org.schemas import OrgKind, OrgUnitRef
+from backend.http.deps import CurrentActor, Db
+from backend.http.problems import problem_responses
 from backend.http.security import CSRF_COOKIE, PUBLIC, SESSION_COOKIE, SIGNED_IN, allow
 
 
 def _unit_ref(unit: OrgUnit | None) -> OrgUnitRef | None:
-    return None if unit is None else OrgUnitRef(id=unit.id, name=unit.name, kind=unit.kind)
+    return None if unit is None else OrgUnitRef(id=unit.id, name=unit.name, kind=cast(OrgKind, unit.kind))
 
 
 def _me(user: User, roles: frozenset[str], unit: OrgUnit | None) -> Me:
@@ -28,7 +28,7 @@ def _me(user: User, roles: frozenset[str], unit: OrgUnit | None) -> Me:
         id=user.id,
         username=user.username,
         full_name=user.full_name,
-        realm=user.realm,
+        realm=cast(Realm, user.realm),
         roles=sorted(roles),
         org_unit=_unit_ref(unit),
     )
@@ -67,7 +67,7 @@ def _expired_cookies() -> list[Cookie]:
 
 
 async def _login(
-    request: Request[Any, Any, Any], db: AsyncSession, state: State, data: LoginIn, realm: str
+    request: Request[Any, Any, Any], db: Db, state: State, data: LoginIn, realm: str
 ) -> Response[LoginOut]:
     signed_in = await service.login(
         db,
@@ -87,7 +87,7 @@ async def _login(
     )
 
 
-async def _current(db: AsyncSession, actor: Actor) -> Me:
+async def _current(db: Db, actor: CurrentActor) -> Me:
     user = await db.get(User, actor.id)
     assert user is not None
     unit = await db.get(OrgUnit, user.org_unit_id) if user.org_unit_id else None
@@ -102,21 +102,23 @@ class StaffAuthController(Controller):
         "/login",
         opt=PUBLIC,
         operation_id="authLogin",
+        status_code=200,
+        responses=problem_responses(401, 423, 429),
         summary="Sign in as staff",
         description="Opens a browser session (HttpOnly cookie) and returns the CSRF token that every "
         "later unsafe request must send in X-CSRF-Token. 401 wrong credentials, 423 locked, 429 throttled.",
     )
     async def login(
-        self, request: Request[Any, Any, Any], db: AsyncSession, state: State, data: LoginIn
+        self, request: Request[Any, Any, Any], db: Db, state: State, data: JSONBody[LoginIn]
     ) -> Response[LoginOut]:
         return await _login(request, db, state, data, "staff")
 
     @get("/me", opt=allow(*STAFF_ROLES), operation_id="authMe", summary="The signed-in staff user")
-    async def me(self, db: AsyncSession, actor: Actor) -> Me:
+    async def me(self, db: Db, actor: CurrentActor) -> Me:
         return await _current(db, actor)
 
     @post("/logout", opt=SIGNED_IN, operation_id="authLogout", status_code=204, summary="Sign out")
-    async def logout(self, db: AsyncSession, actor: Actor) -> Response[None]:
+    async def logout(self, db: Db, actor: CurrentActor) -> Response[None]:
         await service.logout(db, actor)
         return Response(None, status_code=204, cookies=_expired_cookies())
 
@@ -125,14 +127,21 @@ class PortalAuthController(Controller):
     path = "/api/v1/portal/auth"
     tags = ["portal"]
 
-    @post("/login", opt=PUBLIC, operation_id="portalLogin", summary="Sign in to the customer portal")
+    @post(
+        "/login",
+        opt=PUBLIC,
+        operation_id="portalLogin",
+        status_code=200,
+        responses=problem_responses(401, 423, 429),
+        summary="Sign in to the customer portal",
+    )
     async def login(
-        self, request: Request[Any, Any, Any], db: AsyncSession, state: State, data: LoginIn
+        self, request: Request[Any, Any, Any], db: Db, state: State, data: JSONBody[LoginIn]
     ) -> Response[LoginOut]:
         return await _login(request, db, state, data, "customer")
 
     @get("/me", opt=allow(Role.CUSTOMER), operation_id="portalMe", summary="The signed-in customer")
-    async def me(self, db: AsyncSession, actor: Actor) -> Me:
+    async def me(self, db: Db, actor: CurrentActor) -> Me:
         return await _current(db, actor)
 
     @post(
@@ -142,7 +151,7 @@ class PortalAuthController(Controller):
         status_code=204,
         summary="Sign out of the portal",
     )
-    async def logout(self, db: AsyncSession, actor: Actor) -> Response[None]:
+    async def logout(self, db: Db, actor: CurrentActor) -> Response[None]:
         await service.logout(db, actor)
         return Response(None, status_code=204, cookies=_expired_cookies())
 
@@ -156,8 +165,8 @@ class UserController(Controller):
     )
     async def list_users(
         self,
-        db: AsyncSession,
-        actor: Actor,
+        db: Db,
+        actor: CurrentActor,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
@@ -184,7 +193,9 @@ class UserController(Controller):
         )
 
     @post("/", opt=allow(Role.ADMIN), operation_id="createUser", summary="Create a staff user")
-    async def create_user(self, db: AsyncSession, state: State, actor: Actor, data: UserCreate) -> UserOut:
+    async def create_user(
+        self, db: Db, state: State, actor: CurrentActor, data: JSONBody[UserCreate]
+    ) -> UserOut:
         user = await service.create_user(
             db,
             state.auth_policy,
@@ -215,7 +226,9 @@ class UserController(Controller):
         operation_id="setUserRoles",
         summary="Replace a user's roles (each grant and revoke is audited)",
     )
-    async def set_roles(self, db: AsyncSession, actor: Actor, user_id: int, data: RolesIn) -> RolesIn:
+    async def set_roles(
+        self, db: Db, actor: CurrentActor, user_id: FromPath[int], data: JSONBody[RolesIn]
+    ) -> RolesIn:
         roles = await service.set_roles(db, actor, user_id, set(data.roles))
         return RolesIn(roles=sorted(roles))
 
@@ -226,5 +239,5 @@ class UserController(Controller):
         status_code=204,
         summary="Unlock an account locked by failed sign-ins",
     )
-    async def unlock(self, db: AsyncSession, actor: Actor, user_id: int) -> None:
+    async def unlock(self, db: Db, actor: CurrentActor, user_id: FromPath[int]) -> None:
         await service.unlock_user(db, actor, user_id)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from backend.domain.org.schemas import OrgUnitRef
+
+Realm = Literal["staff", "customer"]
 
 
 class LoginIn(msgspec.Struct, kw_only=True):
@@ -19,7 +21,7 @@ class Me(msgspec.Struct, kw_only=True):
     id: int
     username: str
     full_name: str
-    realm: str
+    realm: Realm
     roles: list[str]
     org_unit: OrgUnitRef | None
 

@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.types import utcnow
@@ -184,9 +184,7 @@ async def set_roles(session: AsyncSession, actor: Actor, user_id: int, roles: se
                 org_unit_id=user.org_unit_id,
             )
         for role in sorted(current - set(roles)):
-            await session.execute(
-                UserRole.__table__.delete().where(UserRole.user_id == user.id, UserRole.role == role)
-            )
+            await session.execute(delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
             await audit.record(
                 session,
                 actor,
@@ -388,9 +386,17 @@ async def list_users(
         query = query.where(or_(User.username.like(like), func.lower(User.full_name).like(like)))
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = (await session.execute(query.order_by(User.username).limit(limit).offset(offset))).all()
-    out = []
-    for user, unit in rows:
-        out.append((user, await roles_of(session, user.id), unit))
+    role_rows = (
+        await session.execute(
+            select(UserRole.user_id, UserRole.role).where(UserRole.user_id.in_([user.id for user, _ in rows]))
+        )
+    ).all()
+    roles: dict[int, set[str]] = {}
+    for user_id, role in role_rows:
+        roles.setdefault(user_id, set()).add(role)
+    out: list[tuple[User, frozenset[str], OrgUnit | None]] = [
+        (user, frozenset(roles.get(user.id, ())), unit) for user, unit in rows
+    ]
     return out, int(total)
 
 

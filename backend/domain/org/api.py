@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import cast
 
-from backend.domain.actor import Actor
+from litestar import Controller, get, post
+from litestar.params import JSONBody
+
 from backend.domain.auth.rules import STAFF_ROLES, Role
 from backend.domain.org import service
 from backend.domain.org.models import OrgUnit
-from backend.domain.org.schemas import OrgUnitCreate, OrgUnitList, OrgUnitOut
+from backend.domain.org.schemas import OrgKind, OrgUnitCreate, OrgUnitList, OrgUnitOut
+from backend.http.deps import CurrentActor, Db
 from backend.http.security import allow
 
 
@@ -18,7 +20,7 @@ def _out(unit: OrgUnit) -> OrgUnitOut:
         id=unit.id,
         code=unit.code,
         name=unit.name,
-        kind=unit.kind,
+        kind=cast(OrgKind, unit.kind),
         parent_id=unit.parent_id,
         address=unit.address,
         active=unit.active,
@@ -35,11 +37,11 @@ class OrgUnitController(Controller):
         operation_id="listOrgUnits",
         summary="Org units you can see (your unit and below)",
     )
-    async def list_units(self, db: AsyncSession, actor: Actor) -> OrgUnitList:
+    async def list_units(self, db: Db, actor: CurrentActor) -> OrgUnitList:
         return OrgUnitList(items=[_out(u) for u in await service.list_units(db, actor)])
 
     @post("/", opt=allow(Role.ADMIN), operation_id="createOrgUnit", summary="Add a region or station")
-    async def create_unit(self, db: AsyncSession, actor: Actor, data: OrgUnitCreate) -> OrgUnitOut:
+    async def create_unit(self, db: Db, actor: CurrentActor, data: JSONBody[OrgUnitCreate]) -> OrgUnitOut:
         unit = await service.create_unit(
             db,
             actor,

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+OrgKind = Literal["utility", "region", "station"]
 
 
 class OrgUnitRef(msgspec.Struct, kw_only=True):
     id: int
     name: str
-    kind: str
+    kind: OrgKind
 
 
 class OrgUnitOut(msgspec.Struct, kw_only=True):
     id: int
     code: str
     name: str
-    kind: str
+    kind: OrgKind
     parent_id: int | None
     address: str | None
     active: bool

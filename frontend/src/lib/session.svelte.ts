@@ -40,7 +40,7 @@ export class Session {
     return this.me?.roles ?? [];
   }
 
-  /** Ask the backend who is signed in (401 = nobody). */
+  /** Ask the backend who is signed in. */
   async load(): Promise<void> {
     this.status = 'loading';
     this.error = null;
@@ -48,7 +48,9 @@ export class Session {
       this.me = await this.#calls.me();
       this.status = 'ready';
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
+      // 401: nobody signed in. 403: signed in to the other realm (e.g. a
+      // customer session opening the staff app): this app sees no user.
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
         this.me = null;
         this.status = 'ready';
       } else {

@@ -1,0 +1,1 @@
+"""Database engines, base classes, column types and migrations."""
