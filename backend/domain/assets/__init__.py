@@ -1,0 +1,1 @@
+"""Metering assets: meters, their STS configuration, stock locations and lifecycle movements."""

@@ -1,0 +1,1 @@
+"""Vending keys (encrypted at rest), the token-engine interface, and meter key changes."""

@@ -1,0 +1,1 @@
+"""Supply network: substation → feeder → transformer → supply point (service point)."""

@@ -1,0 +1,1 @@
+"""Outgoing notifications: an outbox that the SMS channel drains."""
