@@ -23,6 +23,8 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = True) -> bool:
             return False
         async with sessionmaker() as session:
             await org_and_users.seed(session, settings)
+            # Each context adds its part here, in this order (later parts use earlier ones):
+            # network, tariffs, keys, assets, then customers (accounts + meter installations).
         return True
     finally:
         await engine.dispose()
