@@ -8,6 +8,7 @@ from backend.domain.audit import models as audit_models
 from backend.domain.auth import models as auth_models
 from backend.domain.customers import models as customers_models
 from backend.domain.keys import models as keys_models
+from backend.domain.ledger import models as ledger_models
 from backend.domain.network import models as network_models
 from backend.domain.notifications import models as notifications_models
 from backend.domain.org import models as org_models
@@ -21,6 +22,7 @@ __all__ = [
     "auth_models",
     "customers_models",
     "keys_models",
+    "ledger_models",
     "metadata",
     "network_models",
     "notifications_models",

@@ -1,0 +1,146 @@
+"""Posting to the ledger inside the caller's transaction, keeping customer balances in step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.domain.actor import Actor
+from backend.domain.customers.models import Account
+from backend.domain.errors import Conflict
+from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
+from backend.domain.ledger.rules import Line, check_balanced, reversal_of, subledger_deltas
+
+
+async def post(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str,
+    reference: str,
+    description: str,
+    lines: Sequence[Line],
+    org_unit_id: int | None = None,
+    reverses_id: int | None = None,
+) -> LedgerTransaction:
+    """Write one balanced posting and apply its customer sub-ledger changes, in the caller's transaction.
+
+    Customer credit and debt on ``accounts`` change by one atomic ``UPDATE`` each; the database's
+    CHECK constraints refuse a balance below zero, so the whole transaction fails rather than letting
+    a customer spend credit they do not have.
+    """
+    kept = check_balanced(lines)
+    txn = LedgerTransaction(
+        kind=kind,
+        reference=reference,
+        description=description[:300],
+        reverses_id=reverses_id,
+        org_unit_id=org_unit_id,
+        actor_name=actor.name,
+    )
+    session.add(txn)
+    await session.flush()
+    session.add_all(
+        LedgerEntry(
+            transaction_id=txn.id,
+            account=line.account.value,
+            amount_minor=line.amount_minor,
+            currency=line.currency,
+            customer_account_id=line.customer_account_id,
+            memo=line.memo,
+        )
+        for line in kept
+    )
+    for account_id, (credit_delta, debt_delta) in sorted(subledger_deltas(kept).items()):
+        if credit_delta == 0 and debt_delta == 0:
+            continue
+        result = await session.execute(
+            update(Account)
+            .where(Account.id == account_id)
+            .values(
+                credit_minor=Account.credit_minor + credit_delta, debt_minor=Account.debt_minor + debt_delta
+            )
+            .returning(Account.credit_minor, Account.debt_minor)
+        )
+        if result.first() is None:
+            raise Conflict(f"Customer account {account_id} does not exist.")
+    await session.flush()
+    return txn
+
+
+async def lines_of(session: AsyncSession, transaction_id: int) -> list[Line]:
+    from backend.domain.ledger.rules import LedgerAccount
+
+    rows = (
+        (await session.execute(select(LedgerEntry).where(LedgerEntry.transaction_id == transaction_id)))
+        .scalars()
+        .all()
+    )
+    return [
+        Line(LedgerAccount(r.account), r.amount_minor, r.currency, r.customer_account_id, r.memo)
+        for r in rows
+    ]
+
+
+async def reverse(
+    session: AsyncSession, actor: Actor, transaction_id: int, *, kind: str, reference: str, description: str
+) -> LedgerTransaction:
+    original = await session.get(LedgerTransaction, transaction_id)
+    if original is None:
+        raise Conflict(f"Ledger transaction {transaction_id} does not exist.")
+    return await post(
+        session,
+        actor,
+        kind=kind,
+        reference=reference,
+        description=description,
+        lines=reversal_of(await lines_of(session, transaction_id)),
+        org_unit_id=original.org_unit_id,
+        reverses_id=original.id,
+    )
+
+
+async def trial_balance(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Sum of entries per (account, currency); the grand total per currency is always zero."""
+    rows = await session.execute(
+        select(LedgerEntry.account, LedgerEntry.currency, func.sum(LedgerEntry.amount_minor)).group_by(
+            LedgerEntry.account, LedgerEntry.currency
+        )
+    )
+    return {(account, currency): int(total) for account, currency, total in rows.all()}
+
+
+async def unbalanced_transactions(session: AsyncSession) -> list[int]:
+    """Ids of postings whose entries do not sum to zero per currency (must always be empty)."""
+    rows = await session.execute(
+        select(LedgerEntry.transaction_id)
+        .group_by(LedgerEntry.transaction_id, LedgerEntry.currency)
+        .having(func.sum(LedgerEntry.amount_minor) != 0)
+    )
+    return sorted({int(r[0]) for r in rows.all()})
+
+
+async def subledger_mismatches(session: AsyncSession) -> list[int]:
+    """Customer accounts whose stored credit/debt differ from the sum of their ledger entries."""
+    from backend.domain.ledger.rules import LedgerAccount
+
+    sums = await session.execute(
+        select(LedgerEntry.customer_account_id, LedgerEntry.account, func.sum(LedgerEntry.amount_minor))
+        .where(LedgerEntry.customer_account_id.is_not(None))
+        .group_by(LedgerEntry.customer_account_id, LedgerEntry.account)
+    )
+    expected: dict[int, list[int]] = {}
+    for account_id, account, total in sums.all():
+        pair = expected.setdefault(int(account_id), [0, 0])
+        if account == LedgerAccount.CUSTOMER_CREDIT.value:
+            pair[0] += -int(total)
+        elif account == LedgerAccount.DEBT_RECEIVABLE.value:
+            pair[1] += int(total)
+    rows = (await session.execute(select(Account.id, Account.credit_minor, Account.debt_minor))).all()
+    return sorted(
+        account_id
+        for account_id, credit_minor, debt_minor in rows
+        if tuple(expected.get(account_id, [0, 0])) != (credit_minor, debt_minor)
+    )
