@@ -13,6 +13,7 @@ from backend.domain.network import models as network_models
 from backend.domain.notifications import models as notifications_models
 from backend.domain.org import models as org_models
 from backend.domain.tariffs import models as tariffs_models
+from backend.domain.vending import models as vending_models
 
 metadata = Base.metadata
 
@@ -28,4 +29,5 @@ __all__ = [
     "notifications_models",
     "org_models",
     "tariffs_models",
+    "vending_models",
 ]

@@ -133,6 +133,7 @@ async def subledger_mismatches(session: AsyncSession) -> list[int]:
     )
     expected: dict[int, list[int]] = {}
     for account_id, account, total in sums.all():
+        assert account_id is not None
         pair = expected.setdefault(int(account_id), [0, 0])
         if account == LedgerAccount.CUSTOMER_CREDIT.value:
             pair[0] += -int(total)

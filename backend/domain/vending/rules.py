@@ -1,0 +1,96 @@
+"""Vending arithmetic and formats (pure): request fingerprints, receipt numbers, ledger lines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from backend.domain.ledger.rules import LedgerAccount, Line, credit, debit
+
+PAYMENT_METHODS = ("cash", "card", "mobile_money", "bank", "agent_float", "voucher")
+CHANNELS = ("station", "api", "agent", "portal", "ussd", "sms")
+
+PAYMENT_ACCOUNT: dict[str, LedgerAccount] = {
+    "cash": LedgerAccount.CASH,
+    "card": LedgerAccount.CARD_CLEARING,
+    "mobile_money": LedgerAccount.MOBILE_MONEY_CLEARING,
+    "bank": LedgerAccount.VENDOR_CLEARING,
+    "agent_float": LedgerAccount.AGENT_FLOAT,
+    "voucher": LedgerAccount.VENDOR_CLEARING,
+}
+
+
+def request_fingerprint(fields: Mapping[str, object]) -> str:
+    """SHA-256 of the request's business fields: the same reference with other fields is a conflict."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def local_month(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m")
+
+
+def receipt_number(prefix: str, moment: datetime, zone: ZoneInfo, seq: int) -> str:
+    """``<unit code>-<local yyyymmdd>-<sequence>``, e.g. ``DPL-CEN-01-20261129-000042``."""
+    return f"{prefix}-{moment.astimezone(zone):%Y%m%d}-{seq:06d}"
+
+
+def normalise_meter_number(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def group_token(digits: str) -> str:
+    """20 digits in five groups of four, as a customer types them."""
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
+
+
+def vend_ledger_lines(
+    *,
+    currency: str,
+    account_id: int,
+    payment_method: str,
+    tender_minor: int,
+    credit_used_minor: int,
+    debt_minor: int,
+    fixed_net_minor: int,
+    energy_net_minor: int,
+    taxes: Sequence[tuple[str, int]],
+    change_minor: int,
+) -> list[Line]:
+    """The balanced posting of one purchase.
+
+    Dr the payment account (tender) and customer credit (credit used); Cr debt receivable (recovered),
+    fixed-charge income, energy revenue, VAT/levies payable, and customer credit (the change kept).
+    """
+    lines = [
+        debit(PAYMENT_ACCOUNT[payment_method], tender_minor, currency, memo=f"{payment_method} tender"),
+        debit(
+            LedgerAccount.CUSTOMER_CREDIT,
+            credit_used_minor,
+            currency,
+            customer_account_id=account_id,
+            memo="credit used",
+        ),
+        credit(
+            LedgerAccount.DEBT_RECEIVABLE,
+            debt_minor,
+            currency,
+            customer_account_id=account_id,
+            memo="debt recovery",
+        ),
+        credit(LedgerAccount.FIXED_CHARGE_INCOME, fixed_net_minor, currency, memo="fixed charges"),
+        credit(LedgerAccount.ENERGY_REVENUE, energy_net_minor, currency, memo="energy"),
+        credit(
+            LedgerAccount.CUSTOMER_CREDIT,
+            change_minor,
+            currency,
+            customer_account_id=account_id,
+            memo="remainder kept as credit",
+        ),
+    ]
+    for name, amount in taxes:
+        account = LedgerAccount.VAT_PAYABLE if "vat" in name.lower() else LedgerAccount.LEVIES_PAYABLE
+        lines.append(credit(account, amount, currency, memo=name))
+    return lines

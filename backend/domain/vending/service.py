@@ -1,0 +1,549 @@
+"""The exactly-once prepaid sale.
+
+``purchase`` is keyed by (caller, caller's reference). Inside one transaction it locks the meter and
+its account, re-checks the reference, splits the tender (debt → fixed charges → energy), makes the
+tokens (key change first when one is pending, then credit, then free basic electricity), posts the
+balanced ledger entries, writes the audit record and commits. Tokens leave this module only after the
+commit. The same reference returns the stored outcome; the same reference with another request is a
+409; concurrent duplicates serialise on the meter row and the unique (client_key, client_ref) index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.types import utcnow
+from backend.domain.actor import Actor
+from backend.domain.assets.models import Meter
+from backend.domain.audit import service as audit
+from backend.domain.customers.models import Account, Customer
+from backend.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from backend.domain.keys import service as keys
+from backend.domain.keys.engine import TokenEngine, TokenOut
+from backend.domain.keys.rules import next_tid, tid_at
+from backend.domain.ledger import service as ledger
+from backend.domain.network.models import SupplyPoint
+from backend.domain.org.models import OrgUnit
+from backend.domain.tariffs import rules as tariff_rules
+from backend.domain.tariffs.models import TariffVersion
+from backend.domain.vending.models import ReceiptCounter, Vend, VendToken
+from backend.domain.vending.rules import (
+    CHANNELS,
+    PAYMENT_METHODS,
+    local_month,
+    normalise_meter_number,
+    receipt_number,
+    request_fingerprint,
+    vend_ledger_lines,
+)
+from backend.settings import Settings
+
+STS_KINDS = ("sts_keypad", "sts_smartcard", "ami")
+
+
+class VendRefused(DomainError):
+    """The sale cannot be made (meter, account or amount); recorded as a failed vend."""
+
+    status = 422
+    title = "Purchase refused"
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail, code=code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRequest:
+    meter_number: str
+    amount_minor: int
+    currency: str
+    payment_method: str
+    payment_reference: str | None = None
+    channel: str = "api"
+
+    def fingerprint(self) -> str:
+        return request_fingerprint(
+            {
+                "meter_number": normalise_meter_number(self.meter_number),
+                "amount_minor": self.amount_minor,
+                "currency": self.currency,
+                "payment_method": self.payment_method,
+                "payment_reference": self.payment_reference,
+            }
+        )
+
+
+@dataclass(slots=True)
+class VendOutcome:
+    vend: Vend
+    tokens: list[VendToken] = field(default_factory=list)
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything a sale will do, computed under the locks, before anything is written."""
+
+    meter: Meter
+    account: Account
+    customer: Customer
+    version: TariffVersion
+    breakdown: tariff_rules.Breakdown
+    credit_used_minor: int
+    month: str
+
+
+def client_key_of(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
+
+
+def _validate(request: PurchaseRequest, settings: Settings) -> None:
+    if request.currency != settings.currency:
+        raise InvalidInput(f"This utility sells in {settings.currency}; the request says {request.currency}.")
+    if request.amount_minor <= 0:
+        raise InvalidInput("The amount must be a positive number of minor units (e.g. cents).")
+    if request.payment_method not in PAYMENT_METHODS:
+        raise InvalidInput(f"Payment method must be one of: {', '.join(PAYMENT_METHODS)}.")
+    if request.channel not in CHANNELS:
+        raise InvalidInput(f"Channel must be one of: {', '.join(CHANNELS)}.")
+    digits = normalise_meter_number(request.meter_number)
+    if len(digits) not in (11, 13):
+        raise InvalidInput("A meter number has 11 or 13 digits, as printed on the meter.")
+
+
+async def _existing(session: AsyncSession, client_key: str, client_ref: str) -> Vend | None:
+    return (
+        await session.execute(
+            select(Vend).where(Vend.client_key == client_key, Vend.client_ref == client_ref)
+        )
+    ).scalar_one_or_none()
+
+
+async def tokens_of(session: AsyncSession, vend_id: int) -> list[VendToken]:
+    rows = await session.execute(
+        select(VendToken).where(VendToken.vend_id == vend_id).order_by(VendToken.seq)
+    )
+    return list(rows.scalars().all())
+
+
+async def _replay(session: AsyncSession, vend: Vend, fingerprint: str) -> VendOutcome:
+    if vend.request_hash != fingerprint:
+        raise Conflict(
+            "This purchase reference was already used for a different request. "
+            "Use a new reference for a new purchase.",
+            code="reference_reused",
+        )
+    return VendOutcome(vend=vend, tokens=await tokens_of(session, vend.id), replayed=True)
+
+
+async def version_in_force(session: AsyncSession, tariff_id: int, at: datetime) -> TariffVersion | None:
+    return (
+        await session.execute(
+            select(TariffVersion)
+            .where(
+                TariffVersion.tariff_id == tariff_id,
+                TariffVersion.status == "published",
+                TariffVersion.effective_from <= at,
+            )
+            .order_by(TariffVersion.effective_from.desc(), TariffVersion.version_no.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def _month_totals(session: AsyncSession, account_id: int, month: str) -> tuple[int, int, int, int]:
+    """(energy Wh, fixed charges collected, FBE Wh, debt recovered) of the account's sales this month."""
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Vend.energy_wh), 0),
+                func.coalesce(func.sum(Vend.fixed_minor), 0),
+                func.coalesce(func.sum(Vend.fbe_wh), 0),
+                func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
+            ).where(Vend.account_id == account_id, Vend.local_month == month, Vend.status == "success")
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+async def _meter_by_number(session: AsyncSession, meter_number: str, *, lock: bool) -> Meter | None:
+    query = select(Meter).where(Meter.meter_no == normalise_meter_number(meter_number))
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _open_account(session: AsyncSession, meter: Meter, *, lock: bool) -> Account | None:
+    if meter.supply_point_id is None or meter.status != "installed":
+        return None
+    query = select(Account).where(
+        Account.supply_point_id == meter.supply_point_id, Account.status != "closed"
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def plan_purchase(
+    session: AsyncSession, settings: Settings, request: PurchaseRequest, now: datetime, *, lock: bool
+) -> Plan:
+    """Check the meter, account and tariff and split the tender. Raises VendRefused with the reason."""
+    meter = await _meter_by_number(session, request.meter_number, lock=lock)
+    if meter is None:
+        raise VendRefused("unknown_meter", f"No meter numbered {request.meter_number} is registered.")
+    if meter.kind not in STS_KINDS or meter.sgc is None:
+        raise VendRefused("not_prepaid_meter", f"Meter {meter.meter_no} does not take prepaid tokens.")
+    account = await _open_account(session, meter, lock=lock)
+    if account is None:
+        raise VendRefused(
+            "no_account", f"Meter {meter.meter_no} is not installed on an open customer account."
+        )
+    if account.payment_mode != "prepaid":
+        raise VendRefused(
+            "not_prepaid_account", f"Account {account.account_no} is postpaid; pay the bill instead."
+        )
+    if account.status != "active":
+        raise VendRefused(
+            "account_not_active",
+            f"Account {account.account_no} is {account.status}; it cannot buy electricity now.",
+        )
+    version = await version_in_force(session, account.tariff_id, now)
+    if version is None:
+        raise VendRefused(
+            "no_tariff", f"Account {account.account_no} has no tariff in force; call the utility."
+        )
+    customer = await session.get(Customer, account.customer_id)
+    assert customer is not None
+    structure = tariff_rules.parse_structure(version.components)
+    month = local_month(now, settings.zone)
+    month_wh, fixed_collected, fbe_issued, debt_recovered = await _month_totals(session, account.id, month)
+    fbe_due = tariff_rules.fbe_allowance_wh(
+        structure, eligible=account.fbe_eligible, issued_this_month_wh=fbe_issued
+    )
+    credit_used = account.credit_minor
+    try:
+        breakdown = tariff_rules.split_tender(
+            structure,
+            request.amount_minor + credit_used,
+            debt_minor=account.debt_minor,
+            fixed_due=fixed_collected == 0 and bool(structure.fixed_charges),
+            month_to_date_wh=month_wh,
+            fbe_due_wh=fbe_due,
+            debt_recovered_this_month_minor=debt_recovered,
+        )
+    except tariff_rules.TariffRuleError as exc:
+        raise VendRefused("amount_refused", str(exc)) from None
+    return Plan(meter, account, customer, version, breakdown, credit_used, month)
+
+
+async def _next_receipt(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> str:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    key = f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(ReceiptCounter).values(key=key, last=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ReceiptCounter.key], set_={"last": ReceiptCounter.last + 1}
+    )
+    seq = (await session.execute(stmt.returning(ReceiptCounter.last))).scalar_one()
+    return receipt_number(prefix, now, settings.zone, int(seq))
+
+
+async def _issue_tokens(
+    session: AsyncSession, engine: TokenEngine, actor: Actor, plan: Plan, now: datetime
+) -> list[TokenOut]:
+    """Key change tokens first (when pending), then the credit token, then free basic electricity."""
+    meter = plan.meter
+    out: list[TokenOut] = []
+    pending = await keys.pending_change(session, meter.id)
+    if pending is not None:
+        change_tokens = await keys.tokens_for_pending_change(session, engine, meter)
+        out.extend(change_tokens or [])
+        await keys.mark_issued(session, pending, actor)
+        await session.refresh(meter)
+    data = keys.meter_key_data(meter)
+    last = meter.last_tid
+    for wh, subclass_kind in ((plan.breakdown.energy_wh, "credit"), (plan.breakdown.fbe_wh, "free_basic")):
+        if wh <= 0:
+            continue
+        tid = next_tid(last, tid_at(now, data.base_date))
+        token = await engine.credit(data, wh // 100, tid)
+        out.append(
+            TokenOut(
+                digits=token.digits,
+                kind=subclass_kind,
+                subclass=token.subclass,
+                tid=tid,
+                units_0_1kwh=wh // 100,
+                description="Free basic electricity"
+                if subclass_kind == "free_basic"
+                else "Electricity credit",
+            )
+        )
+        last = tid
+    meter.last_tid = last
+    return out
+
+
+def _receipt(plan: Plan, settings: Settings) -> dict[str, object]:
+    b = plan.breakdown
+    return {
+        "lines": [
+            {
+                "kind": line.kind,
+                "label": line.label,
+                "net_minor": line.net_minor,
+                "tax_minor": line.tax_minor,
+                "taxes": [{"name": t.name, "minor": t.minor} for t in line.taxes],
+                "wh": line.wh,
+                "rate": None if line.rate is None else str(line.rate),
+            }
+            for line in b.lines
+        ],
+        "debt_remaining_minor": plan.account.debt_minor - b.debt_minor,
+        "credit_used_minor": plan.credit_used_minor,
+        "customer": plan.customer.name,
+        "account_no": plan.account.account_no,
+        "tariff_version_id": plan.version.id,
+        "currency": settings.currency,
+    }
+
+
+async def _record_failure(
+    session: AsyncSession,
+    actor: Actor,
+    client_key: str,
+    client_ref: str,
+    request: PurchaseRequest,
+    fingerprint: str,
+    refusal: VendRefused,
+    now: datetime,
+    settings: Settings,
+) -> VendOutcome:
+    try:
+        async with session.begin():
+            existing = await _existing(session, client_key, client_ref)
+            if existing is not None:
+                return await _replay(session, existing, fingerprint)
+            vend = Vend(
+                client_key=client_key,
+                client_ref=client_ref,
+                request_hash=fingerprint,
+                status="failed",
+                failure_code=refusal.code,
+                failure_detail=refusal.detail[:400],
+                channel=request.channel,
+                payment_method=request.payment_method,
+                payment_ref=request.payment_reference,
+                meter_no=normalise_meter_number(request.meter_number),
+                org_unit_id=actor.org_unit_id,
+                operator_name=actor.name,
+                currency=request.currency,
+                tender_minor=request.amount_minor,
+                local_month=local_month(now, settings.zone),
+                created_at=now,
+            )
+            session.add(vend)
+            await session.flush()
+            await audit.record(
+                session,
+                actor,
+                "vend.refused",
+                entity_type="vend",
+                entity_id=vend.id,
+                detail={"ref": client_ref, "code": refusal.code, "meter_no": vend.meter_no},
+            )
+            return VendOutcome(vend=vend)
+    except IntegrityError:
+        async with session.begin():
+            existing = await _existing(session, client_key, client_ref)
+            assert existing is not None
+            return await _replay(session, existing, fingerprint)
+
+
+async def purchase(
+    session: AsyncSession,
+    settings: Settings,
+    engine: TokenEngine,
+    actor: Actor,
+    *,
+    client_ref: str,
+    request: PurchaseRequest,
+    now: datetime | None = None,
+) -> VendOutcome:
+    """Sell electricity exactly once per (caller, reference). See the module docstring."""
+    _validate(request, settings)
+    now = now or utcnow()
+    client_key = client_key_of(actor)
+    fingerprint = request.fingerprint()
+    async with session.begin():
+        existing = await _existing(session, client_key, client_ref)
+        if existing is not None:
+            return await _replay(session, existing, fingerprint)
+    try:
+        async with session.begin():
+            try:
+                plan = await plan_purchase(session, settings, request, now, lock=True)
+            except VendRefused as refusal:
+                failure: VendRefused | None = refusal
+            else:
+                failure = None
+            # Re-check under the meter lock: a concurrent duplicate may have committed meanwhile.
+            existing = await _existing(session, client_key, client_ref)
+            if existing is not None:
+                return await _replay(session, existing, fingerprint)
+            if failure is None:
+                return await _sell(
+                    session, settings, engine, actor, client_key, client_ref, request, fingerprint, plan, now
+                )
+    except IntegrityError:
+        async with session.begin():
+            existing = await _existing(session, client_key, client_ref)
+            if existing is None:
+                raise
+            return await _replay(session, existing, fingerprint)
+    assert failure is not None
+    return await _record_failure(
+        session, actor, client_key, client_ref, request, fingerprint, failure, now, settings
+    )
+
+
+async def _sell(
+    session: AsyncSession,
+    settings: Settings,
+    engine: TokenEngine,
+    actor: Actor,
+    client_key: str,
+    client_ref: str,
+    request: PurchaseRequest,
+    fingerprint: str,
+    plan: Plan,
+    now: datetime,
+) -> VendOutcome:
+    b = plan.breakdown
+    unit = await session.get(OrgUnit, actor.org_unit_id) if actor.org_unit_id else None
+    prefix = unit.code if unit else "API"
+    tokens = await _issue_tokens(session, engine, actor, plan, now)
+    taxes: dict[str, int] = {}
+    for line in b.lines:
+        for tax in line.taxes:
+            taxes[tax.name] = taxes.get(tax.name, 0) + tax.minor
+    posting = await ledger.post(
+        session,
+        actor,
+        kind="vend",
+        reference=f"vend:{client_key}:{client_ref}",
+        description=f"Prepaid purchase, meter {plan.meter.meter_no}, account {plan.account.account_no}",
+        org_unit_id=actor.org_unit_id,
+        lines=vend_ledger_lines(
+            currency=request.currency,
+            account_id=plan.account.id,
+            payment_method=request.payment_method,
+            tender_minor=request.amount_minor,
+            credit_used_minor=plan.credit_used_minor,
+            debt_minor=b.debt_minor,
+            fixed_net_minor=b.fixed_net_minor,
+            energy_net_minor=b.energy_net_minor,
+            taxes=sorted(taxes.items()),
+            change_minor=b.change_minor,
+        ),
+    )
+    vend = Vend(
+        client_key=client_key,
+        client_ref=client_ref,
+        request_hash=fingerprint,
+        receipt_no=await _next_receipt(session, prefix, now, settings),
+        status="success",
+        channel=request.channel,
+        payment_method=request.payment_method,
+        payment_ref=request.payment_reference,
+        meter_no=plan.meter.meter_no,
+        meter_id=plan.meter.id,
+        account_id=plan.account.id,
+        customer_id=plan.customer.id,
+        tariff_version_id=plan.version.id,
+        org_unit_id=actor.org_unit_id,
+        operator_name=actor.name,
+        currency=request.currency,
+        tender_minor=request.amount_minor,
+        credit_used_minor=plan.credit_used_minor,
+        debt_recovered_minor=b.debt_minor,
+        fixed_minor=b.fixed_net_minor + b.fixed_tax_minor,
+        tax_minor=b.fixed_tax_minor + b.energy_tax_minor,
+        energy_minor=b.energy_net_minor,
+        change_minor=b.change_minor,
+        energy_wh=b.energy_wh,
+        fbe_wh=b.fbe_wh,
+        local_month=plan.month,
+        receipt=json.dumps(_receipt(plan, settings)),
+        ledger_transaction_id=posting.id,
+        created_at=now,
+    )
+    session.add(vend)
+    await session.flush()
+    rows = [
+        VendToken(
+            vend_id=vend.id,
+            meter_id=plan.meter.id,
+            seq=i,
+            kind=t.kind,
+            token=t.digits,
+            subclass=t.subclass,
+            tid=t.tid,
+            units_wh=(t.units_0_1kwh or 0) * 100 if t.kind != "key_change" else 0,
+            description=t.description,
+        )
+        for i, t in enumerate(tokens, start=1)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "vend.purchase",
+        entity_type="vend",
+        entity_id=vend.id,
+        detail={
+            "ref": client_ref,
+            "receipt_no": vend.receipt_no,
+            "meter_no": vend.meter_no,
+            "amount_minor": vend.tender_minor,
+            "energy_wh": vend.energy_wh,
+            "tokens": len(rows),
+        },
+        org_unit_id=actor.org_unit_id,
+    )
+    return VendOutcome(vend=vend, tokens=rows)
+
+
+async def find(session: AsyncSession, actor: Actor, client_ref: str) -> VendOutcome:
+    """The stored outcome of the caller's reference, or NotFound (it never reached us)."""
+    async with session.begin():
+        vend = await _existing(session, client_key_of(actor), client_ref)
+        if vend is None:
+            raise NotFound(
+                f"No purchase with reference {client_ref} reached us; it is safe to submit it again."
+            )
+        return VendOutcome(vend=vend, tokens=await tokens_of(session, vend.id), replayed=True)
+
+
+async def quote(
+    session: AsyncSession, settings: Settings, request: PurchaseRequest, now: datetime | None = None
+) -> Plan:
+    """A trial purchase: the full breakdown, nothing issued or written."""
+    _validate(request, settings)
+    async with session.begin():
+        return await plan_purchase(session, settings, request, now or utcnow(), lock=False)
+
+
+async def supply_point_address(session: AsyncSession, supply_point_id: int | None) -> str | None:
+    if supply_point_id is None:
+        return None
+    point = await session.get(SupplyPoint, supply_point_id)
+    return None if point is None else point.address
