@@ -20,7 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backend.domain.actor import Actor
 from backend.domain.auth import service as auth_service
 from backend.domain.auth.rules import sha256_hex
-from backend.domain.errors import NotAuthenticated, PermissionDenied
+from backend.domain.errors import NotAuthenticated, PermissionDenied, RateLimited
 
 SESSION_COOKIE = "gridvend_session"
 CSRF_COOKIE = "gridvend_csrf"
@@ -88,12 +88,13 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
         authorization = _header(scope, b"authorization")
         if authorization and authorization.lower().startswith("bearer "):
             async with state.sessionmaker() as session:
-                actor = await auth_service.resolve_api_key(
+                resolved_client = await auth_service.resolve_api_key(
                     session, authorization[7:].strip(), ip=ip, request_id=request_id
                 )
-            scope.setdefault("state", {})["bad_bearer"] = actor is None
-            if actor is not None:
-                principal = Principal(actor=actor, via="bearer")
+            scope.setdefault("state", {})["bad_bearer"] = resolved_client is None
+            if resolved_client is not None:
+                principal = Principal(actor=resolved_client.actor, via="bearer")
+                scope["state"]["retry_after"] = resolved_client.retry_after_seconds
         else:
             token = _cookie(scope, SESSION_COOKIE)
             if token:
@@ -119,6 +120,12 @@ def authorize(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRoute
         if connection.scope.get("state", {}).get("bad_bearer"):
             raise NotAuthenticated("The API key was not recognised or has been disabled.")
         raise NotAuthenticated("Sign in first.")
+    retry_after = connection.scope.get("state", {}).get("retry_after")
+    if retry_after:
+        raise RateLimited(
+            f"This API client is over its request limit per minute. Try again in {retry_after} seconds.",
+            retry_after_seconds=retry_after,
+        )
     if principal.via == "cookie" and connection.scope.get("method", "GET") not in SAFE_METHODS:
         sent = _header(connection.scope, CSRF_HEADER.encode())
         if (

@@ -440,9 +440,19 @@ async def create_api_client(
     return client, key
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedClient:
+    actor: Actor
+    retry_after_seconds: int | None  # set when the client is over its per-minute limit
+
+
 async def resolve_api_key(
     session: AsyncSession, key: str, *, ip: str | None, request_id: str | None
-) -> Actor | None:
+) -> ResolvedClient | None:
+    """The API client behind a bearer key, with this call counted against its per-minute limit.
+
+    The counter lives in the database, so the limit holds across every app process.
+    """
     prefix = parse_api_key(key)
     if prefix is None:
         return None
@@ -462,7 +472,8 @@ async def resolve_api_key(
         now = utcnow()
         if client.last_used_at is None or now - client.last_used_at > timedelta(seconds=60):
             await session.execute(update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=now))
-    return Actor(
+        count, retry_after = await ratelimit.hit(session, f"api_client:{client.id}", now, 60)
+    actor = Actor(
         kind="api_client",
         id=client.id,
         name=client.name,
@@ -473,6 +484,7 @@ async def resolve_api_key(
         ip=ip,
         request_id=request_id,
     )
+    return ResolvedClient(actor, retry_after if count > client.rate_limit_per_minute else None)
 
 
 def is_locked(user: User, now: datetime) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -53,8 +54,8 @@ class VendRefused(DomainError):
     status = 422
     title = "Purchase refused"
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail, code=code)
+    def __init__(self, code: str, detail: str, **extra: object) -> None:
+        super().__init__(detail, code=code, outcome="failed", **extra)
         self.code = code
 
 
@@ -97,6 +98,7 @@ class Plan:
     breakdown: tariff_rules.Breakdown
     credit_used_minor: int
     month: str
+    debt_before_minor: int
 
 
 def client_key_of(actor: Actor) -> str:
@@ -190,13 +192,20 @@ async def _open_account(session: AsyncSession, meter: Meter, *, lock: bool) -> A
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def plan_purchase(
-    session: AsyncSession, settings: Settings, request: PurchaseRequest, now: datetime, *, lock: bool
-) -> Plan:
-    """Check the meter, account and tariff and split the tender. Raises VendRefused with the reason."""
-    meter = await _meter_by_number(session, request.meter_number, lock=lock)
+@dataclass(frozen=True, slots=True)
+class SaleContext:
+    meter: Meter
+    account: Account
+    customer: Customer
+    version: TariffVersion
+    structure: tariff_rules.Structure
+
+
+async def sale_context(session: AsyncSession, meter_number: str, now: datetime, *, lock: bool) -> SaleContext:
+    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not."""
+    meter = await _meter_by_number(session, meter_number, lock=lock)
     if meter is None:
-        raise VendRefused("unknown_meter", f"No meter numbered {request.meter_number} is registered.")
+        raise VendRefused("unknown_meter", f"No meter numbered {meter_number} is registered.")
     if meter.kind not in STS_KINDS or meter.sgc is None:
         raise VendRefused("not_prepaid_meter", f"Meter {meter.meter_no} does not take prepaid tokens.")
     account = await _open_account(session, meter, lock=lock)
@@ -220,26 +229,95 @@ async def plan_purchase(
         )
     customer = await session.get(Customer, account.customer_id)
     assert customer is not None
-    structure = tariff_rules.parse_structure(version.components)
+    return SaleContext(meter, account, customer, version, tariff_rules.parse_structure(version.components))
+
+
+async def plan_purchase(
+    session: AsyncSession, settings: Settings, request: PurchaseRequest, now: datetime, *, lock: bool
+) -> Plan:
+    """Check the meter, account and tariff and split the tender. Raises VendRefused with the reason."""
+    ctx = await sale_context(session, request.meter_number, now, lock=lock)
     month = local_month(now, settings.zone)
-    month_wh, fixed_collected, fbe_issued, debt_recovered = await _month_totals(session, account.id, month)
-    fbe_due = tariff_rules.fbe_allowance_wh(
-        structure, eligible=account.fbe_eligible, issued_this_month_wh=fbe_issued
+    month_wh, fixed_collected, fbe_issued, debt_recovered = await _month_totals(
+        session, ctx.account.id, month
     )
-    credit_used = account.credit_minor
+    fbe_due = tariff_rules.fbe_allowance_wh(
+        ctx.structure, eligible=ctx.account.fbe_eligible, issued_this_month_wh=fbe_issued
+    )
+    credit_used = ctx.account.credit_minor
     try:
         breakdown = tariff_rules.split_tender(
-            structure,
+            ctx.structure,
             request.amount_minor + credit_used,
-            debt_minor=account.debt_minor,
-            fixed_due=fixed_collected == 0 and bool(structure.fixed_charges),
+            debt_minor=ctx.account.debt_minor,
+            fixed_due=fixed_collected == 0 and bool(ctx.structure.fixed_charges),
             month_to_date_wh=month_wh,
             fbe_due_wh=fbe_due,
             debt_recovered_this_month_minor=debt_recovered,
         )
     except tariff_rules.TariffRuleError as exc:
         raise VendRefused("amount_refused", str(exc)) from None
-    return Plan(meter, account, customer, version, breakdown, credit_used, month)
+    return Plan(
+        ctx.meter,
+        ctx.account,
+        ctx.customer,
+        ctx.version,
+        breakdown,
+        credit_used,
+        month,
+        ctx.account.debt_minor,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    meter_no: str
+    can_vend: bool
+    reason: str | None
+    customer_name: str | None = None
+    address: str | None = None
+    account_no: str | None = None
+    tariff_name: str | None = None
+    minimum_minor: int | None = None
+    maximum_minor: int | None = None
+    debt_minor: int = 0
+    credit_minor: int = 0
+    fbe_due_wh: int = 0
+    key_change_pending: bool = False
+
+
+async def lookup(
+    session: AsyncSession, settings: Settings, meter_number: str, now: datetime | None = None
+) -> Lookup:
+    """ "Confirm customer": who the meter belongs to and whether it can buy now (and why not)."""
+    now = now or utcnow()
+    digits = normalise_meter_number(meter_number)
+    async with session.begin():
+        try:
+            ctx = await sale_context(session, digits, now, lock=False)
+        except VendRefused as refusal:
+            return Lookup(meter_no=digits, can_vend=False, reason=refusal.detail)
+        from backend.domain.tariffs.models import Tariff
+
+        tariff = await session.get(Tariff, ctx.account.tariff_id)
+        _, _, fbe_issued, _ = await _month_totals(session, ctx.account.id, local_month(now, settings.zone))
+        return Lookup(
+            meter_no=ctx.meter.meter_no,
+            can_vend=True,
+            reason=None,
+            customer_name=ctx.customer.name,
+            address=await supply_point_address(session, ctx.account.supply_point_id),
+            account_no=ctx.account.account_no,
+            tariff_name=tariff.name if tariff else None,
+            minimum_minor=ctx.structure.min_purchase_minor,
+            maximum_minor=ctx.structure.max_purchase_minor,
+            debt_minor=ctx.account.debt_minor,
+            credit_minor=ctx.account.credit_minor,
+            fbe_due_wh=tariff_rules.fbe_allowance_wh(
+                ctx.structure, eligible=ctx.account.fbe_eligible, issued_this_month_wh=fbe_issued
+            ),
+            key_change_pending=await keys.pending_change(session, ctx.meter.id) is not None,
+        )
 
 
 async def _next_receipt(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> str:
@@ -291,22 +369,26 @@ async def _issue_tokens(
     return out
 
 
+def receipt_lines(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": line.kind,
+            "label": line.label,
+            "net_minor": line.net_minor,
+            "tax_minor": line.tax_minor,
+            "taxes": [{"name": t.name, "minor": t.minor} for t in line.taxes],
+            "wh": line.wh,
+            "rate": None if line.rate is None else str(line.rate),
+        }
+        for line in plan.breakdown.lines
+    ]
+
+
 def _receipt(plan: Plan, settings: Settings) -> dict[str, object]:
     b = plan.breakdown
     return {
-        "lines": [
-            {
-                "kind": line.kind,
-                "label": line.label,
-                "net_minor": line.net_minor,
-                "tax_minor": line.tax_minor,
-                "taxes": [{"name": t.name, "minor": t.minor} for t in line.taxes],
-                "wh": line.wh,
-                "rate": None if line.rate is None else str(line.rate),
-            }
-            for line in b.lines
-        ],
-        "debt_remaining_minor": plan.account.debt_minor - b.debt_minor,
+        "lines": receipt_lines(plan),
+        "debt_remaining_minor": plan.debt_before_minor - b.debt_minor,
         "credit_used_minor": plan.credit_used_minor,
         "customer": plan.customer.name,
         "account_no": plan.account.account_no,

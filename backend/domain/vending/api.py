@@ -1,0 +1,233 @@
+"""The vendor API: meter lookups, purchases (idempotent on the caller's reference), trials, retries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+
+from backend.domain.auth.rules import Role
+from backend.domain.keys.engine import SoftwareTokenEngine
+from backend.domain.keys.service import keystore_for
+from backend.domain.vending import service
+from backend.domain.vending.models import Vend, VendToken
+from backend.domain.vending.rules import group_token
+from backend.domain.vending.schemas import (
+    MeterLookupIn,
+    MeterLookupOut,
+    PurchaseIn,
+    PurchaseOut,
+    QuoteOut,
+    ReceiptLine,
+    Reference,
+    TokenOutSchema,
+)
+from backend.http.deps import CurrentActor, Db
+from backend.http.problems import problem_responses
+from backend.http.security import allow
+
+VENDORS = (Role.API_CLIENT, Role.AGENT, Role.CASHIER, Role.SUPERVISOR)
+_CHANNEL = {"api_client": "api", "user": "station"}
+
+
+def _channel(actor_kind: str, roles: frozenset[str]) -> str:
+    if Role.AGENT in roles:
+        return "agent"
+    return _CHANNEL.get(actor_kind, "api")
+
+
+def _lines(raw: list[dict[str, Any]]) -> list[ReceiptLine]:
+    return [
+        ReceiptLine(
+            kind=r["kind"],
+            label=r["label"],
+            net_minor=r["net_minor"],
+            tax_minor=r["tax_minor"],
+            wh=r.get("wh"),
+            rate=r.get("rate"),
+        )
+        for r in raw
+    ]
+
+
+def purchase_out(vend: Vend, tokens: list[VendToken], replayed: bool) -> PurchaseOut:
+    receipt = json.loads(vend.receipt or "{}")
+    return PurchaseOut(
+        status="success" if vend.status == "success" else "failed",
+        reference=vend.client_ref,
+        receipt_number=vend.receipt_no,
+        meter_number=vend.meter_no,
+        customer_name=receipt.get("customer"),
+        account_number=receipt.get("account_no"),
+        currency=vend.currency,
+        amount=vend.tender_minor,
+        tokens=[
+            TokenOutSchema(
+                kind=t.kind,
+                token=t.token,
+                display=group_token(t.token),
+                units_wh=t.units_wh,
+                tid=t.tid,
+                description=t.description,
+            )
+            for t in tokens
+        ],
+        lines=_lines(receipt.get("lines", [])),
+        energy_wh=vend.energy_wh,
+        free_basic_wh=vend.fbe_wh,
+        debt_recovered=vend.debt_recovered_minor,
+        debt_remaining=receipt.get("debt_remaining_minor"),
+        credit_used=vend.credit_used_minor,
+        change_kept_as_credit=vend.change_minor,
+        failure_code=vend.failure_code,
+        failure_detail=vend.failure_detail,
+        created_at=vend.created_at,
+        replayed=replayed,
+    )
+
+
+def _request(data: PurchaseIn, channel: str) -> service.PurchaseRequest:
+    return service.PurchaseRequest(
+        meter_number=data.meter_number,
+        amount_minor=data.amount,
+        currency=data.currency,
+        payment_method=data.payment_method,
+        payment_reference=data.payment_reference,
+        channel=channel,
+    )
+
+
+class VendingController(Controller):
+    path = "/api/v1"
+    tags = ["vending"]
+
+    @post(
+        "/meter-lookups/{lookup_id:str}",
+        opt=allow(*VENDORS),
+        operation_id="meterLookup",
+        status_code=200,
+        summary="Confirm customer: who a meter belongs to and whether it can buy now",
+        description="Safe to repeat: `lookup_id` is the caller's own id for this lookup. Nothing is written.",
+    )
+    async def meter_lookup(
+        self, db: Db, state: State, lookup_id: Reference, data: JSONBody[MeterLookupIn]
+    ) -> MeterLookupOut:
+        found = await service.lookup(db, state.settings, data.meter_number)
+        return MeterLookupOut(
+            meter_number=found.meter_no,
+            can_vend=found.can_vend,
+            reason=found.reason,
+            customer_name=found.customer_name,
+            address=found.address,
+            account_number=found.account_no,
+            tariff=found.tariff_name,
+            minimum_amount=found.minimum_minor,
+            maximum_amount=found.maximum_minor,
+            debt=found.debt_minor,
+            credit=found.credit_minor,
+            free_basic_due_wh=found.fbe_due_wh,
+            key_change_pending=found.key_change_pending,
+            currency=state.settings.currency,
+        )
+
+    @post(
+        "/purchases/{reference:str}",
+        opt=allow(*VENDORS),
+        operation_id="purchase",
+        status_code=201,
+        responses=problem_responses(409, 422, 429),
+        summary="Buy electricity: returns the STS tokens and the receipt",
+        description=(
+            "`reference` is the caller's unique id for this purchase. Sending it again returns the same "
+            "tokens and receipt (also after a timeout or a restart) and never sells twice; the same "
+            "reference with a different body is a 409. A refused purchase (unknown meter, closed account, "
+            "amount outside the tariff's limits) is a 422 with `outcome: failed` and a `code`, and is "
+            "also remembered under its reference."
+        ),
+    )
+    async def purchase(
+        self,
+        db: Db,
+        state: State,
+        actor: CurrentActor,
+        reference: Reference,
+        data: JSONBody[PurchaseIn],
+    ) -> Response[PurchaseOut]:
+        engine = SoftwareTokenEngine.for_session(db, keystore_for(state.settings))
+        outcome = await service.purchase(
+            db,
+            state.settings,
+            engine,
+            actor,
+            client_ref=reference,
+            request=_request(data, _channel(actor.kind, actor.roles)),
+        )
+        return _outcome_response(outcome)
+
+    @get(
+        "/purchases/{reference:str}",
+        opt=allow(*VENDORS),
+        operation_id="getPurchase",
+        responses=problem_responses(404, 422),
+        summary="The outcome of a purchase reference: success (with tokens), failed, or 404 unknown",
+    )
+    async def get_purchase(self, db: Db, actor: CurrentActor, reference: Reference) -> Response[PurchaseOut]:
+        return _outcome_response(await service.find(db, actor, reference))
+
+    @post(
+        "/purchases/{reference:str}/retry",
+        opt=allow(*VENDORS),
+        operation_id="retryPurchase",
+        status_code=200,
+        responses=problem_responses(404, 422),
+        summary="Ask again for a purchase's outcome after a timeout (404: it never reached us)",
+    )
+    async def retry(self, db: Db, actor: CurrentActor, reference: Reference) -> Response[PurchaseOut]:
+        return _outcome_response(await service.find(db, actor, reference))
+
+    @post(
+        "/purchases/{reference:str}/trial",
+        opt=allow(*VENDORS),
+        operation_id="trialPurchase",
+        status_code=200,
+        responses=problem_responses(422),
+        summary="Quote: the full breakdown of a purchase, nothing issued",
+    )
+    async def trial(
+        self,
+        db: Db,
+        state: State,
+        actor: CurrentActor,
+        reference: Reference,
+        data: JSONBody[PurchaseIn],
+    ) -> QuoteOut:
+        plan = await service.quote(db, state.settings, _request(data, _channel(actor.kind, actor.roles)))
+        b = plan.breakdown
+        receipt = service.receipt_lines(plan)
+        return QuoteOut(
+            meter_number=plan.meter.meter_no,
+            customer_name=plan.customer.name,
+            account_number=plan.account.account_no,
+            currency=state.settings.currency,
+            amount=data.amount,
+            credit_used=plan.credit_used_minor,
+            lines=_lines(receipt),
+            energy_wh=b.energy_wh,
+            free_basic_wh=b.fbe_wh,
+            debt_recovered=b.debt_minor,
+            change_kept_as_credit=b.change_minor,
+        )
+
+
+def _outcome_response(outcome: service.VendOutcome) -> Response[PurchaseOut]:
+    body = purchase_out(outcome.vend, outcome.tokens, outcome.replayed)
+    if outcome.vend.status != "success":
+        raise service.VendRefused(
+            outcome.vend.failure_code or "refused",
+            outcome.vend.failure_detail or "The purchase was refused.",
+            reference=outcome.vend.client_ref,
+        )
+    return Response(body, status_code=200 if outcome.replayed else 201)

@@ -1,0 +1,272 @@
+"""The exactly-once prepaid sale: split, tokens a real meter accepts, ledger, idempotency, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import sts
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.domain.customers.models import Account
+from backend.domain.errors import Conflict
+from backend.domain.keys.engine import SoftwareTokenEngine
+from backend.domain.keys.service import keystore_for
+from backend.domain.ledger import service as ledger
+from backend.domain.vending import service as vending
+from backend.domain.vending.models import Vend, VendToken
+from backend.settings import Settings
+from tests.support.world import World, build_world, virtual_meter
+
+
+@pytest.fixture
+async def maker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+def _request(world: World, amount: int = 100_000, **kw: object) -> vending.PurchaseRequest:
+    return vending.PurchaseRequest(
+        meter_number=world.meter_no,
+        amount_minor=amount,
+        currency="KES",
+        payment_method="cash",
+        channel="station",
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+async def _buy(
+    maker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    world: World,
+    ref: str,
+    request: vending.PurchaseRequest | None = None,
+) -> vending.VendOutcome:
+    async with maker() as session:
+        engine = SoftwareTokenEngine.for_session(session, keystore_for(settings))
+        return await vending.purchase(
+            session, settings, engine, world.cashier, client_ref=ref, request=request or _request(world)
+        )
+
+
+async def _check_books(maker: async_sessionmaker[AsyncSession]) -> None:
+    async with maker() as session, session.begin():
+        assert sum((await ledger.trial_balance(session)).values()) == 0
+        assert await ledger.unbalanced_transactions(session) == []
+        assert await ledger.subledger_mismatches(session) == []
+
+
+async def test_a_purchase_splits_the_tender_and_the_meter_accepts_the_token(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings, debt_minor=10_000)
+    outcome = await _buy(maker, settings, world, "sale-1")
+    vend = outcome.vend
+    assert vend.status == "success" and vend.receipt_no
+    # 25% of 1000.00 = 250.00 goes to debt, but only 100.00 is owed
+    assert vend.debt_recovered_minor == 10_000
+    assert vend.fixed_minor == 17_400  # 150.00 + 16% VAT (the levy applies to energy only)
+    assert vend.energy_wh % 100 == 0 and vend.energy_wh > 0
+    assert (
+        vend.debt_recovered_minor
+        + vend.fixed_minor
+        + vend.energy_minor
+        + vend.tax_minor
+        - (vend.fixed_minor - 15_000)
+        + vend.change_minor
+    ) == vend.tender_minor + vend.credit_used_minor
+    [token] = outcome.tokens
+    assert token.kind == "credit" and len(token.token) == 20
+    meter = virtual_meter(world)
+    accepted = meter.enter(token.token)
+    assert accepted.token.amount * 100 == vend.energy_wh  # type: ignore[attr-defined]
+    with pytest.raises(sts.TokenUsedError):
+        meter.enter(token.token)
+    async with maker() as session, session.begin():
+        account = await session.get(Account, world.account_id)
+        assert account is not None and account.debt_minor == 0 and account.credit_minor == vend.change_minor
+    await _check_books(maker)
+
+
+async def test_the_same_reference_returns_the_same_tokens(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+    first = await _buy(maker, settings, world, "same")
+    again = await _buy(maker, settings, world, "same")
+    assert again.replayed and again.vend.id == first.vend.id
+    assert [t.token for t in again.tokens] == [t.token for t in first.tokens]
+    with pytest.raises(Conflict, match="different request"):
+        await _buy(maker, settings, world, "same", _request(world, amount=50_000))
+    async with maker() as session, session.begin():
+        assert (await session.execute(select(func.count()).select_from(Vend))).scalar_one() == 1
+
+
+async def test_tids_strictly_increase_within_one_minute(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+    tokens = []
+    for i in range(4):
+        outcome = await _buy(maker, settings, world, f"quick-{i}", _request(world, amount=30_000))
+        assert outcome.vend.status == "success"
+        tokens.extend(outcome.tokens)
+    tids = [t.tid for t in tokens]
+    assert len(tids) == 4
+    assert tids == sorted(tids) and len(set(tids)) == len(tids)
+    meter = virtual_meter(world)
+    for t in tokens:
+        meter.enter(t.token)  # every one of them is fresh to the meter
+
+
+async def test_a_refusal_is_remembered_under_its_reference(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+    small = await _buy(maker, settings, world, "tiny", _request(world, amount=100))
+    assert small.vend.status == "failed" and small.vend.failure_code == "amount_refused"
+    assert "smallest purchase" in (small.vend.failure_detail or "")
+    again = await _buy(maker, settings, world, "tiny", _request(world, amount=100))
+    assert again.replayed and again.vend.id == small.vend.id
+    async with maker() as session, session.begin():
+        assert (await session.execute(select(func.count()).select_from(VendToken))).scalar_one() == 0
+    await _check_books(maker)
+
+
+async def test_a_closed_account_cannot_buy(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+        async with session.begin():
+            account = await session.get(Account, world.account_id)
+            assert account is not None
+            account.status = "suspended"
+    outcome = await _buy(maker, settings, world, "blocked")
+    assert outcome.vend.status == "failed" and outcome.vend.failure_code == "account_not_active"
+
+
+async def test_fifty_concurrent_identical_requests_make_one_sale(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+    outcomes = await asyncio.gather(*(_buy(maker, settings, world, "burst") for _ in range(50)))
+    ids = {o.vend.id for o in outcomes}
+    assert len(ids) == 1
+    tokens = {tuple(t.token for t in o.tokens) for o in outcomes}
+    assert len(tokens) == 1
+    async with maker() as session, session.begin():
+        assert (await session.execute(select(func.count()).select_from(Vend))).scalar_one() == 1
+        assert (await session.execute(select(func.count()).select_from(VendToken))).scalar_one() == 1
+    await _check_books(maker)
+
+
+async def test_concurrent_different_sales_on_one_meter_get_distinct_tids(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+    outcomes = await asyncio.gather(
+        *(_buy(maker, settings, world, f"parallel-{i}", _request(world, amount=30_000)) for i in range(10))
+    )
+    tids = [t.tid for o in outcomes for t in o.tokens]
+    assert len(tids) == 10 and len(set(tids)) == 10
+    meter = virtual_meter(world)
+    for tid_token in sorted((t for o in outcomes for t in o.tokens), key=lambda t: t.tid or 0):
+        meter.enter(tid_token.token)
+    await _check_books(maker)
+
+
+async def test_the_remainder_is_spent_on_the_next_purchase(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    flat = {"energy": {"kind": "flat", "rate": "23.00"}, "min_purchase_minor": 100}
+    async with maker() as session:
+        world = await build_world(session, settings, structure=flat)
+    first = await _buy(maker, settings, world, "r1", _request(world, amount=1_000))
+    # 10.00 buys 0.4 kWh (9.20); 0.80 stays as credit
+    assert (first.vend.energy_wh, first.vend.change_minor) == (400, 80)
+    second = await _buy(maker, settings, world, "r2", _request(world, amount=1_000))
+    assert second.vend.credit_used_minor == 80
+    assert (second.vend.energy_wh, second.vend.change_minor) == (400, 160)
+    await _check_books(maker)
+
+
+async def test_free_basic_electricity_comes_once_a_month(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings, fbe_eligible=True)
+    first = await _buy(maker, settings, world, "f1")
+    assert first.vend.fbe_wh == 10_000 and [t.kind for t in first.tokens] == ["credit", "free_basic"]
+    second = await _buy(maker, settings, world, "f2")
+    assert second.vend.fbe_wh == 0 and [t.kind for t in second.tokens] == ["credit"]
+    assert second.vend.fixed_minor == 0  # the fixed charge was collected by the first purchase this month
+    meter = virtual_meter(world)
+    for t in [*first.tokens, *second.tokens]:
+        meter.enter(t.token)
+    assert meter.credit[0] * 100 == first.vend.energy_wh + first.vend.fbe_wh + second.vend.energy_wh
+
+
+async def test_unknown_meter_is_a_clear_refusal(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings)
+    other = replace(_request(world), meter_number="04000000005")
+    outcome = await _buy(maker, settings, world, "nobody", other)
+    assert outcome.vend.status == "failed" and outcome.vend.failure_code == "unknown_meter"
+
+
+async def test_a_pending_key_change_goes_out_before_the_credit_token(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """The TID rollover move: base date 1993 → 2014 with a new KRN; the meter takes the set, then credit."""
+    import secrets
+
+    from backend.domain.actor import SYSTEM
+    from backend.domain.assets.models import Meter
+    from backend.domain.keys import service as keys
+    from backend.domain.keys.rules import KeyChangeRequest, SecretBytes
+
+    async with maker() as session:
+        world = await build_world(session, settings, base_date=1993)
+        new_key = secrets.token_bytes(8)
+        await keys.import_vending_key(
+            session,
+            keys.keystore_for(settings),
+            SYSTEM,
+            sgc=world.sgc,
+            krn=2,
+            kt=2,
+            dkga="02",
+            base_date=2014,
+            material=SecretBytes(new_key),
+        )
+        await keys.schedule_key_change(
+            session, SYSTEM, world.meter_id, KeyChangeRequest(krn=2, base_date=2014), reason="TID rollover"
+        )
+    meter = virtual_meter(world)
+    old_token = (await _buy(maker, settings, world, "before-move", _request(world, amount=30_000))).tokens
+    kinds = [t.kind for t in old_token]
+    assert kinds == ["key_change", "key_change", "credit"]
+    for token in old_token:
+        meter.enter(token.token)
+    assert meter.krn == 2 and int(meter.base_date) == 2014
+    after = await _buy(maker, settings, world, "after-move", _request(world, amount=30_000))
+    assert [t.kind for t in after.tokens] == ["credit"]
+    meter.enter(after.tokens[0].token)
+    async with maker() as session, session.begin():
+        row = await session.get(Meter, world.meter_id)
+        assert row is not None and (row.krn, row.base_date) == (2, 2014)
