@@ -10,6 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +49,11 @@ def drn(mfr: str = "04") -> str:
     return body + str(sts.luhn_check_digit(body))
 
 
+def _ensure_master_key(settings: Settings) -> None:
+    if not Path(settings.master_key_file).exists():
+        init_master_file(settings.master_key_file)
+
+
 @dataclass(frozen=True)
 class World:
     org_unit_id: int
@@ -77,10 +83,7 @@ async def build_world(
     vending_key: bytes | None = None,
 ) -> World:
     n = next(_n)
-    from pathlib import Path
-
-    if not Path(settings.master_key_file).exists():
-        init_master_file(settings.master_key_file)
+    _ensure_master_key(settings)
     store = keys.keystore_for(settings)
     key = vending_key or (secrets.token_bytes(8) if dkga == "02" else secrets.token_bytes(20))
     sgc = 100000 + n
