@@ -131,3 +131,73 @@ async def test_each_client_has_its_own_rate_limit(bank: tuple[Client, World, dic
         headers={"Authorization": keys["Authorization"]},
     )
     assert other.status_code == 200
+
+
+async def test_confirm_reprint_and_reversal_become_a_supervisors_credit_note(
+    bank: tuple[Client, World, dict[str, str]], settings: Settings
+) -> None:
+    from backend.domain.auth.policy import policy_from_settings
+    from backend.domain.ledger import service as ledger
+    from tests.support.auth import login
+
+    client, world, keys = bank
+    auth_header = {"Authorization": keys["Authorization"]}
+    sale = (await client.post("/api/v1/purchases/B-77", json=_body(world), headers=auth_header)).json()
+    confirmed = await client.post("/api/v1/purchases/B-77/confirmations/C-1", headers=auth_header)
+    assert confirmed.status_code == 200 and confirmed.json()["confirmed_at"]
+    assert (
+        await client.post("/api/v1/purchases/B-77/confirmations/C-1", headers=auth_header)
+    ).status_code == 200
+    reprinted = await client.post(
+        "/api/v1/reprints/R-1", json={"purchase_reference": "B-77"}, headers=auth_header
+    )
+    assert reprinted.status_code == 200 and reprinted.json()["tokens"] == sale["tokens"]
+    neither = await client.post("/api/v1/reprints/R-2", json={}, headers=auth_header)
+    assert neither.status_code == 422 and "reference or its receipt number" in neither.json()["detail"]
+
+    reversal = await client.post(
+        "/api/v1/purchases/B-77/reversals/V-1", json={"reason": "customer disputes"}, headers=auth_header
+    )
+    assert reversal.status_code == 202
+    assert (
+        reversal.json()["status"] == "pending_approval"
+        and "cannot be taken back" in reversal.json()["detail"]
+    )
+    twice = await client.post("/api/v1/purchases/B-77/reversals/V-2", json={}, headers=auth_header)
+    assert twice.status_code == 409
+    request_id = reversal.json()["request_id"]
+    assert (
+        await client.post(f"/api/v1/credit-notes/{request_id}/approve", headers=auth_header)
+    ).status_code == 403
+
+    engine = create_engine(settings)
+    async with create_sessionmaker(engine)() as session:
+        await auth.create_user(
+            session,
+            policy_from_settings(settings),
+            SYSTEM,
+            username="sup1",
+            full_name="Sam Supervisor",
+            password="a-long-password",
+            roles={"supervisor"},
+            org_unit_id=world.org_unit_id,
+        )
+    await engine.dispose()
+    headers = await login(client, "sup1", "a-long-password")
+    pending = (await client.get("/api/v1/credit-notes")).json()
+    assert [item["id"] for item in pending["items"]] == [request_id]
+    approved = await client.post(f"/api/v1/credit-notes/{request_id}/approve", headers=headers)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    again = await client.post(f"/api/v1/credit-notes/{request_id}/approve", headers=headers)
+    assert again.status_code == 409
+    engine = create_engine(settings)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        balance = await ledger.trial_balance(session)
+        assert sum(balance.values()) == 0
+        assert balance.get(("energy_revenue", "KES"), 0) == 0  # the sale's revenue was corrected
+        assert await ledger.subledger_mismatches(session) == []
+    await engine.dispose()
+    # the token stays issued: it is still what a reprint shows
+    assert (
+        await client.post("/api/v1/reprints/R-3", json={"purchase_reference": "B-77"}, headers=auth_header)
+    ).json()["tokens"] == sale["tokens"]

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.service import keystore_for
-from backend.domain.vending import service
-from backend.domain.vending.models import Vend, VendToken
+from backend.domain.vending import followups, service
+from backend.domain.vending.models import Vend, VendRequest, VendToken
 from backend.domain.vending.rules import group_token
 from backend.domain.vending.schemas import (
+    ConfirmationOut,
+    CreditNoteList,
+    CreditNoteOut,
     MeterLookupIn,
     MeterLookupOut,
     PurchaseIn,
@@ -23,6 +26,9 @@ from backend.domain.vending.schemas import (
     QuoteOut,
     ReceiptLine,
     Reference,
+    ReprintIn,
+    ReversalIn,
+    ReversalOut,
     TokenOutSchema,
 )
 from backend.http.deps import CurrentActor, Db
@@ -220,6 +226,145 @@ class VendingController(Controller):
             debt_recovered=b.debt_minor,
             change_kept_as_credit=b.change_minor,
         )
+
+
+_REVERSAL_DETAIL = {
+    "pending_approval": "The token was issued and cannot be taken back. The request waits for a supervisor, "
+    "who may approve a credit note.",
+    "approved": "A supervisor approved a credit note: the sale was corrected by a reversing ledger entry.",
+    "rejected": "A supervisor rejected the credit note; the sale stands.",
+}
+
+
+class FollowUpController(Controller):
+    path = "/api/v1"
+    tags = ["vending"]
+
+    @post(
+        "/purchases/{reference:str}/confirmations/{confirmation:str}",
+        opt=allow(*VENDORS),
+        operation_id="confirmPurchase",
+        status_code=200,
+        responses=problem_responses(404, 409),
+        summary="Confirm the tokens reached the customer (idempotent on the confirmation id)",
+    )
+    async def confirm(
+        self, db: Db, actor: CurrentActor, reference: Reference, confirmation: Reference
+    ) -> ConfirmationOut:
+        done = await followups.confirm(db, actor, reference, confirmation)
+        return ConfirmationOut(
+            reference=reference,
+            confirmation=confirmation,
+            status="confirmed",
+            confirmed_at=done.vend.confirmed_at,
+        )
+
+    @post(
+        "/purchases/{reference:str}/reversals/{reversal:str}",
+        opt=allow(*VENDORS),
+        operation_id="reversePurchase",
+        status_code=202,
+        responses=problem_responses(404, 409),
+        summary="Ask to reverse a purchase: after issue this becomes a credit-note request for a supervisor",
+    )
+    async def reverse(
+        self,
+        db: Db,
+        actor: CurrentActor,
+        reference: Reference,
+        reversal: Reference,
+        data: JSONBody[ReversalIn],
+    ) -> ReversalOut:
+        done = await followups.request_reversal(db, actor, reference, reversal, data.reason)
+        return ReversalOut(
+            reference=reference,
+            reversal=reversal,
+            status=done.request.status,
+            request_id=done.request.id,
+            detail=_REVERSAL_DETAIL.get(done.request.status, ""),
+        )
+
+    @post(
+        "/reprints/{reprint:str}",
+        opt=allow(*VENDORS),
+        operation_id="reprint",
+        status_code=200,
+        responses=problem_responses(404, 409),
+        summary="The same tokens and receipt again, by purchase reference or receipt number (audited)",
+    )
+    async def reprint(
+        self, db: Db, actor: CurrentActor, reprint: Reference, data: JSONBody[ReprintIn]
+    ) -> PurchaseOut:
+        done = await followups.reprint(
+            db, actor, reprint, purchase_ref=data.purchase_reference, receipt_no=data.receipt_number
+        )
+        return purchase_out(done.vend, done.tokens, replayed=True)
+
+
+def _credit_note(request: VendRequest, vend: Vend) -> CreditNoteOut:
+    return CreditNoteOut(
+        id=request.id,
+        status=request.status,
+        receipt_number=vend.receipt_no,
+        meter_number=vend.meter_no,
+        amount=vend.tender_minor,
+        currency=vend.currency,
+        reason=request.reason,
+        requested_by=request.requested_by,
+        decided_by=request.decided_by,
+        created_at=request.created_at,
+    )
+
+
+class CreditNoteController(Controller):
+    path = "/api/v1/credit-notes"
+    tags = ["vending"]
+
+    @get(
+        "/",
+        opt=allow(Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR),
+        operation_id="listCreditNoteRequests",
+        summary="Reversal requests waiting for a supervisor's decision",
+    )
+    async def pending(
+        self,
+        db: Db,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> CreditNoteList:
+        async with db.begin():
+            rows, total = await followups.pending_credit_notes(db, limit=limit, offset=offset)
+        return CreditNoteList(items=[_credit_note(r, v) for r, v in rows], total=total)
+
+    @post(
+        "/{request_id:int}/approve",
+        opt=allow(Role.SUPERVISOR, Role.ADMIN),
+        operation_id="approveCreditNote",
+        status_code=200,
+        responses=problem_responses(404, 409),
+        summary="Approve: post the correcting (reversing) ledger entry; the token stays issued",
+    )
+    async def approve(self, db: Db, actor: CurrentActor, request_id: FromPath[int]) -> CreditNoteOut:
+        request = await followups.decide_credit_note(db, actor, request_id, approve=True)
+        async with db.begin():
+            vend = await db.get(Vend, request.vend_id)
+        assert vend is not None
+        return _credit_note(request, vend)
+
+    @post(
+        "/{request_id:int}/reject",
+        opt=allow(Role.SUPERVISOR, Role.ADMIN),
+        operation_id="rejectCreditNote",
+        status_code=200,
+        responses=problem_responses(404, 409),
+        summary="Reject: the sale stands",
+    )
+    async def reject(self, db: Db, actor: CurrentActor, request_id: FromPath[int]) -> CreditNoteOut:
+        request = await followups.decide_credit_note(db, actor, request_id, approve=False)
+        async with db.begin():
+            vend = await db.get(Vend, request.vend_id)
+        assert vend is not None
+        return _credit_note(request, vend)
 
 
 def _outcome_response(outcome: service.VendOutcome) -> Response[PurchaseOut]:

@@ -101,3 +101,45 @@ class MeterLookupOut(msgspec.Struct, kw_only=True):
     free_basic_due_wh: int = 0
     key_change_pending: bool = False
     currency: str
+
+
+class ConfirmationOut(msgspec.Struct, kw_only=True):
+    reference: str
+    confirmation: str
+    status: Literal["confirmed"]
+    confirmed_at: datetime | None
+
+
+class ReversalIn(msgspec.Struct, kw_only=True):
+    reason: Annotated[str, msgspec.Meta(max_length=400)] = ""
+
+
+class ReversalOut(msgspec.Struct, kw_only=True):
+    reference: str
+    reversal: str
+    status: str  # pending_approval, approved, rejected
+    request_id: int
+    detail: str
+
+
+class ReprintIn(msgspec.Struct, kw_only=True):
+    purchase_reference: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    receipt_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+
+
+class CreditNoteOut(msgspec.Struct, kw_only=True):
+    id: int
+    status: str
+    receipt_number: str | None
+    meter_number: str
+    amount: int
+    currency: str
+    reason: str | None
+    requested_by: str
+    decided_by: str | None
+    created_at: datetime
+
+
+class CreditNoteList(msgspec.Struct, kw_only=True):
+    items: list[CreditNoteOut]
+    total: int
