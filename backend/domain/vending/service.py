@@ -540,7 +540,6 @@ async def _sell(
         client_key=client_key,
         client_ref=client_ref,
         request_hash=fingerprint,
-        receipt_no=await _next_receipt(session, prefix, now, settings),
         status="success",
         channel=request.channel,
         payment_method=request.payment_method,
@@ -584,6 +583,9 @@ async def _sell(
         for i, t in enumerate(tokens, start=1)
     ]
     session.add_all(rows)
+    # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
+    # concurrent sales hold them only for the final statements and the commit.
+    vend.receipt_no = await _next_receipt(session, prefix, now, settings)
     await session.flush()
     await audit.record(
         session,
