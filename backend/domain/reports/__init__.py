@@ -1,0 +1,1 @@
+"""Reports: sales dashboards and statistics, read from the vending and ledger records."""
