@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
+from backend.domain.keys.keystore import SoftwareKeyStore
 from backend.domain.keys.service import keystore_for
 from backend.domain.vending import followups, service
 from backend.domain.vending.models import Vend, VendRequest, VendToken
@@ -106,6 +107,15 @@ def _request(data: PurchaseIn, channel: str) -> service.PurchaseRequest:
     )
 
 
+def _keystore(state: State) -> SoftwareKeyStore:
+    """The key store, read from the master key file once per process (not on every sale)."""
+    store: SoftwareKeyStore | None = getattr(state, "keystore", None)
+    if store is None:
+        store = keystore_for(state.settings)
+        state.keystore = store
+    return store
+
+
 class VendingController(Controller):
     path = "/api/v1"
     tags = ["vending"]
@@ -162,7 +172,7 @@ class VendingController(Controller):
         reference: Reference,
         data: JSONBody[PurchaseIn],
     ) -> Response[PurchaseOut]:
-        engine = SoftwareTokenEngine.for_session(db, keystore_for(state.settings))
+        engine = SoftwareTokenEngine.for_session(db, _keystore(state))
         outcome = await service.purchase(
             db,
             state.settings,

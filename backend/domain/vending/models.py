@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base
@@ -128,3 +138,90 @@ class ReceiptCounter(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     last: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Shift(Base):
+    """A cashier's shift at a vending station, closed by the end-of-shift cash-up (Z-report)."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        Index(
+            "uq_shifts_open_per_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    operator_name: Mapped[str] = mapped_column(String(200))
+    org_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(DateTimeUTC(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    opening_float_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    expected_cash_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    declared_cash_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    totals: Mapped[str] = mapped_column(Text, default="{}")  # per tender type, counts, kWh (JSON)
+    z_report_no: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class EngineeringToken(Base):
+    """A management, test, free-issue or credit-transfer token for a meter, asked for by an engineer.
+
+    Clear credit and free issue need a second person's approval before the token is made.
+    """
+
+    __tablename__ = "engineering_tokens"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending_approval', 'issued', 'rejected')", name="status"),
+        Index("ix_engineering_tokens_meter", "meter_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="RESTRICT"))
+    function: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    units_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    from_meter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meters.id", ondelete="RESTRICT"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(400))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    decided_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
+    tokens: Mapped[str] = mapped_column(Text, default="[]")  # issued tokens (JSON: digits, kind, tid, ...)
+    org_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(), default=utcnow)
+
+
+class KeyChangeCampaign(Base):
+    """Moves every meter matching a filter (SGC, KRN, base date) to new key data; each meter's key
+    change tokens go out with its next purchase. Progress = its meter_key_changes by status."""
+
+    __tablename__ = "key_change_campaigns"
+    __table_args__ = (CheckConstraint("status IN ('running', 'finished', 'cancelled')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    filter_sgc: Mapped[int | None] = mapped_column(Integer, default=None)
+    filter_krn: Mapped[int | None] = mapped_column(Integer, default=None)
+    filter_base_date: Mapped[int | None] = mapped_column(Integer, default=None)
+    new_sgc: Mapped[int | None] = mapped_column(Integer, default=None)
+    new_krn: Mapped[int | None] = mapped_column(Integer, default=None)
+    new_ti: Mapped[int | None] = mapped_column(Integer, default=None)
+    new_base_date: Mapped[int | None] = mapped_column(Integer, default=None)
+    new_ken: Mapped[int | None] = mapped_column(Integer, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    meters_total: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTimeUTC(), default=utcnow)
