@@ -50,6 +50,7 @@ openapi: $(STAMPS)/venv
 
 run: setup frontend
 	@$(BIN)/gridvend db upgrade
+	@test -f var/master.key || $(BIN)/gridvend keys init-master --file var/master.key
 	@$(BIN)/gridvend seed-demo --if-empty
 	@echo ""
 	@echo "  gridvend is starting on http://127.0.0.1:8000/"

@@ -14,10 +14,19 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.domain.assets.api import MeterController, StockLocationController
 from backend.domain.audit.api import AuditController
 from backend.domain.auth.api import PortalAuthController, StaffAuthController, UserController
 from backend.domain.auth.policy import policy_from_settings
+from backend.domain.customers.api import AccountController, CustomerController
+from backend.domain.keys.api import KeyChangeController, VendingKeyController
+from backend.domain.network.api import NetworkController
 from backend.domain.org.api import OrgUnitController
+from backend.domain.reports.api import ReportController
+from backend.domain.tariffs.api import PublicHolidayController, TariffController, TariffVersionController
+from backend.domain.vending.api import CreditNoteController, FollowUpController, VendingController
+from backend.domain.vending.cashup_api import CashupController
+from backend.domain.vending.engineering_api import EngineeringTokenController, KeyChangeCampaignController
 from backend.http.deps import provide_actor, provide_db
 from backend.http.health import health
 from backend.http.observability import configure_logging, request_id_middleware
@@ -32,7 +41,24 @@ API_ROUTES: list[Any] = [
     PortalAuthController,
     UserController,
     OrgUnitController,
+    TariffController,
+    TariffVersionController,
+    PublicHolidayController,
+    NetworkController,
+    CustomerController,
+    AccountController,
     AuditController,
+    MeterController,
+    StockLocationController,
+    VendingKeyController,
+    KeyChangeController,
+    VendingController,
+    FollowUpController,
+    CreditNoteController,
+    EngineeringTokenController,
+    KeyChangeCampaignController,
+    CashupController,
+    ReportController,
 ]
 
 

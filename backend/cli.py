@@ -203,6 +203,183 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor() -> Any:
+    from backend.domain.actor import Actor
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(kind="system", id=None, name=f"cli:{who}", roles=frozenset({"admin"}), org_path="/")
+
+
+def cmd_keys_init_master(args: argparse.Namespace) -> int:
+    from backend.domain.keys.keystore import init_master_file
+
+    path = args.file or _settings().master_key_file
+    key_id = init_master_file(path)
+    print(f"created master key file {path} (mode 0600, master key id {key_id})")
+    print("keep an offline copy in the key ceremony safe: losing it loses every vending key")
+    return 0
+
+
+def _read_key_material(args: argparse.Namespace) -> Any:
+    from backend.domain.keys.rules import SecretBytes, parse_key_hex
+
+    if args.key_file:
+        try:
+            text = Path(args.key_file).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(
+                f"cannot read the key file {args.key_file}: {getattr(exc, 'strerror', None) or 'not text'}"
+            ) from None
+    elif sys.stdin.isatty():
+        text = getpass.getpass("Vending key (hex, not echoed): ")
+    else:
+        text = sys.stdin.read()
+    try:
+        return SecretBytes(parse_key_hex(text))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _parse_expiry(raw: str | None) -> Any:
+    from datetime import UTC, date, datetime
+
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), tzinfo=UTC)
+        stamp = datetime.fromisoformat(raw)
+    except ValueError:
+        raise CliError(
+            f"--expires must be an ISO date or date-time such as 2030-12-31, got {raw!r}"
+        ) from None
+    if stamp.tzinfo is None:
+        raise CliError("--expires needs a time zone (e.g. 2030-12-31T00:00:00Z) or a plain date")
+    return stamp.astimezone(UTC)
+
+
+def cmd_keys_import(args: argparse.Namespace) -> int:
+    from backend.domain.keys import service
+
+    settings = _settings()
+    material = _read_key_material(args)
+    expires = _parse_expiry(args.expires)
+    store = service.keystore_for(settings)
+
+    async def work(session: Any) -> Any:
+        return await service.import_vending_key(
+            session,
+            store,
+            _cli_actor(),
+            sgc=args.sgc,
+            krn=args.krn,
+            kt=args.kt,
+            dkga=args.dkga,
+            base_date=args.base_date,
+            material=material,
+            expires_at=expires,
+            label=args.label,
+        )
+
+    row = asyncio.run(_with_session(settings, work))
+    print(
+        f"imported vending key {row.id}: SGC {row.sgc:06d} KRN {row.krn} KT {row.kt} DKGA{row.dkga} "
+        f"base {row.base_date} (wrapped with master key {row.master_key_id})"
+    )
+    return 0
+
+
+def cmd_keys_list(_args: argparse.Namespace) -> int:
+    from backend.domain.keys import service
+    from backend.domain.keys.keystore import KeyStoreUnavailable
+
+    settings = _settings()
+
+    async def work(session: Any) -> Any:
+        rows, _total = await service.list_vending_keys(session, limit=10000)
+        return rows
+
+    rows = asyncio.run(_with_session(settings, work))
+    try:
+        current = service.keystore_for(settings).master_key_id
+    except KeyStoreUnavailable as exc:
+        current = None
+        print(f"warning: {exc}", file=sys.stderr)
+    print(
+        f"{'id':>4}  {'sgc':6}  krn  kt  dkga  base  {'status':8}  {'expires':10}  {'master key':16}  label"
+    )
+    for r in rows:
+        expires = r.expires_at.date().isoformat() if r.expires_at else "-"
+        stale = "" if current is None or r.master_key_id == current else "  (not the current master key!)"
+        print(
+            f"{r.id:>4}  {r.sgc:06d}  {r.krn:>3}  {r.kt:>2}  {r.dkga:>4}  {r.base_date}  {r.status:8}  "
+            f"{expires:10}  {r.master_key_id:16}  {r.label or ''}{stale}"
+        )
+    print(f"{len(rows)} vending key(s); current master key {current or 'unavailable'}")
+    return 0
+
+
+def cmd_keys_rewrap(args: argparse.Namespace) -> int:
+    from backend.domain.keys import service
+    from backend.domain.keys.keystore import load_keystore
+
+    settings = _settings()
+    old = service.keystore_for(settings)
+    new = load_keystore(args.new_master_file)
+
+    async def work(session: Any) -> int:
+        count: int = await service.rewrap_all(session, _cli_actor(), old, new)
+        return count
+
+    count = asyncio.run(_with_session(settings, work))
+    print(f"re-encrypted {count} vending key(s) from master key {old.master_key_id} to {new.master_key_id}")
+    print("each one was verified by decrypting it with the new master key. Now:")
+    print(
+        f"  1. set GRIDVEND_MASTER_KEY_FILE={Path(args.new_master_file).resolve()} for every gridvend process"
+    )
+    print("  2. restart the servers")
+    print(f"  3. keep the old file {settings.master_key_file} offline until backups made before now expire")
+    return 0
+
+
+def cmd_meters_import(args: argparse.Namespace) -> int:
+    from backend.domain.actor import Actor
+    from backend.domain.assets import service as assets
+
+    settings = _settings()
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{args.file} is not UTF-8 text; save it as CSV (UTF-8)") from None
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    actor = Actor(kind="system", id=None, name=f"cli:{who}", roles=frozenset({"admin"}), org_path="/")
+
+    async def work(session: Any) -> tuple[int, Any]:
+        result: tuple[int, Any] = await assets.import_meters(
+            session, actor, text, location_code=args.location, source=Path(args.file).name
+        )
+        return result
+
+    try:
+        count, location = asyncio.run(_with_session(settings, work))
+    except assets.ImportRejected as exc:
+        for error in exc.extra.get("errors", []):
+            column = f" [{error['column']}]" if error["column"] else ""
+            print(f"line {error['line']}{column}: {error['message']}", file=sys.stderr)
+        print(f"gridvend: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"imported {count} meters into stock at {location.code}")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from backend.app import create_app
 
@@ -274,6 +451,41 @@ def build_parser() -> argparse.ArgumentParser:
         dest="audit_command", required=True, parser_class=_Parser
     )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+
+    keys = sub.add_parser("keys", help="vending keys and the master key").add_subparsers(
+        dest="keys_command", required=True, parser_class=_Parser
+    )
+    init_master = keys.add_parser("init-master", help="create a new random master key file (mode 0600)")
+    init_master.add_argument("--file", help="where (default: GRIDVEND_MASTER_KEY_FILE)")
+    init_master.set_defaults(func=cmd_keys_init_master)
+    kimport = keys.add_parser(
+        "import", help="load a vending key; the key is read as hex from standard input (or --key-file)"
+    )
+    kimport.add_argument("--sgc", type=int, required=True, help="supply group code")
+    kimport.add_argument("--krn", type=int, required=True, help="key revision number 1..9")
+    kimport.add_argument("--kt", type=int, required=True, help="key type 0..3")
+    kimport.add_argument("--dkga", required=True, choices=["02", "04"])
+    kimport.add_argument("--base-date", type=int, required=True, choices=[1993, 2014, 2035])
+    kimport.add_argument("--expires", help="ISO date or date-time with zone")
+    kimport.add_argument("--label")
+    kimport.add_argument("--key-file", help="read the hex key from this file instead of standard input")
+    kimport.set_defaults(func=cmd_keys_import)
+    keys.add_parser("list", help="list vending keys (never their material)").set_defaults(func=cmd_keys_list)
+    rewrap = keys.add_parser("rewrap", help="re-encrypt every vending key under a new master key")
+    rewrap.add_argument(
+        "--new-master-file", required=True, help="made with `gridvend keys init-master --file`"
+    )
+    rewrap.set_defaults(func=cmd_keys_rewrap)
+
+    meters = sub.add_parser("meters", help="meters and stock").add_subparsers(
+        dest="meters_command", required=True, parser_class=_Parser
+    )
+    mi = meters.add_parser(
+        "import", help="import a manufacturer's meter file (CSV, see docs/meter-import.md): all lines or none"
+    )
+    mi.add_argument("file", help="the CSV file")
+    mi.add_argument("--location", required=True, help="code of the warehouse receiving the meters")
+    mi.set_defaults(func=cmd_meters_import)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI schema")
     openapi.add_argument("--output")

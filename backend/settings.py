@@ -27,6 +27,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     master_key_file: str = str(PROJECT_ROOT / "var" / "master.key")
     timezone: str = "Africa/Nairobi"
     currency: str = "KES"
+    # Country calling code put in front of phone numbers written without one (0712…, 712…), no "+".
+    default_country_code: str = "254"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -121,6 +123,11 @@ def validate(settings: Settings) -> Settings:
     if not re.fullmatch(r"[A-Z]{3}", settings.currency):
         raise SettingsError(
             f"GRIDVEND_CURRENCY must be a three-letter ISO 4217 code such as KES, got {settings.currency!r}"
+        )
+    if not re.fullmatch(r"[1-9][0-9]{0,2}", settings.default_country_code):
+        raise SettingsError(
+            "GRIDVEND_DEFAULT_COUNTRY_CODE must be a country calling code of 1 to 3 digits without + "
+            f"such as 254, got {settings.default_country_code!r}"
         )
     if settings.log_level not in _LOG_LEVELS:
         raise SettingsError(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sts.ea import EA, check_key, parse_ea
+from sts.ea import EA, parse_ea
 from sts.errors import RangeError
 from sts.hazmat.amount import (
     MAX_STANDARD_AMOUNT,
-    decode_amount,
     decode_currency,
     encode_amount,
     encode_currency,
@@ -70,10 +69,7 @@ def credit_token(
         raise RangeError(f"RND must be 0..15, got {rnd}")
     if not 0 <= units <= MAX_STANDARD_AMOUNT:
         raise RangeError(f"units must be 0..{MAX_STANDARD_AMOUNT}, got {units}")
-    field = encode_amount(units)
-    if ea_value is EA.EA07 and tables is PRODUCTION:
-        return credit_token_digits(check_key(ea_value, key), subclass, t, field, rnd)
-    return encode_token(CreditToken(subclass, t, decode_amount(field), rnd), key, ea_value, tables=tables)
+    return credit_token_digits(key, ea_value, subclass, t, encode_amount(units), rnd, tables)
 
 
 def currency_credit_token(

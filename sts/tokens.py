@@ -21,7 +21,7 @@ from sts.errors import (
     UnsupportedClassError,
     UnsupportedSubclassError,
 )
-from sts.hazmat import ea07
+from sts.hazmat import ea07, ea11
 from sts.hazmat.amount import (
     MAX_STANDARD_AMOUNT,
     decode_amount,
@@ -376,14 +376,23 @@ def encode_token(
     return f"{transpose(block, cls):020d}"
 
 
-def credit_token_digits(key: bytes, subclass: int, tid: int, amount_field: int, rnd: int) -> str:
-    """EA07 fast path for subclasses 0..3 with the raw amount field (no validation beyond types).
+def credit_token_digits(
+    key: bytes, ea: EA, subclass: int, tid: int, amount_field: int, rnd: int, tables: StaTables = PRODUCTION
+) -> str:
+    """Fast path for class 0 subclasses 0..3 with the raw amount field: no token object, and no
+    validation beyond :func:`sts.ea.check_key` (the caller checks the ranges).
 
-    Used by :func:`sts.recipes.credit_token`; the per-key STA schedule is cached.
+    Used by :func:`sts.recipes.credit_token`; per-key cipher schedules are cached.
     """
     value = (subclass << 44) | (rnd << 40) | (tid << 16) | amount_field
     block = (value << 16) | crc_field(0, value)
-    return f"{transpose(ea07.encrypt_with_schedule(ea07.encrypt_schedule(key), block), 0):020d}"
+    if ea is EA.EA07 and tables is PRODUCTION:
+        block = ea07.encryptor(check_key(ea, key))(block)
+    elif ea is EA.EA11:
+        block = ea11.encrypt_block(check_key(ea, key), block)
+    else:
+        block = encrypt_block(ea, key, block, tables)
+    return f"{transpose(block, 0):020d}"
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,8 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
 @pytest.fixture
 async def demo_client(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
     """A client over a database holding the demo organisation and one user for every role."""
-    from backend.demo import seed_demo
+    from tests.support.demo_cache import seed_demo
 
-    assert await seed_demo(settings, only_if_empty=True)
+    assert await seed_demo(settings, only_if_empty=True, with_history=False)
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client

@@ -11,6 +11,8 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.actor import Actor
+from backend.domain.keys.keystore import SoftwareKeyStore
+from backend.domain.keys.service import keystore_for
 from backend.http.security import current_actor
 
 
@@ -26,3 +28,12 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 # Litestar 3 wants named dependencies marked explicitly; controllers use these aliases.
 Db = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
+
+
+def keystore(state: State) -> SoftwareKeyStore:
+    """The key store, read from the master key file once per process (cached on the app state)."""
+    store: SoftwareKeyStore | None = getattr(state, "keystore", None)
+    if store is None:
+        store = keystore_for(state.settings)
+        state.keystore = store
+    return store

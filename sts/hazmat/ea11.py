@@ -2,22 +2,27 @@
 
 Speed: the FI function is split into two key-independent 65536-entry tables so that
 ``FI(x, k) == _FI_B[_FI_A[x] ^ k]`` (the key mixing in FI is an XOR of the 16-bit key into the
-intermediate ``d7 << 9 | d9`` value). Key schedules are cached in a bounded LRU.
+intermediate ``d7 << 9 | d9`` value). The tables are plain lists: indexing a list is a
+specialised bytecode and returns a shared int object, where an ``array`` would box a new int
+per lookup. Encryption keeps the block as four 16-bit halves, so FL and FO need no shifts or
+masks, and reads its round keys from per-key tuples (:func:`encrypt_keys`, cached).
+Key schedules are cached in bounded LRUs.
 
 Blocks are 64-bit unsigned ints (big-endian reading of the 8 bytes); keys are 16 bytes.
 """
 
 from __future__ import annotations
 
-from array import array
 from functools import lru_cache
 
 from sts.hazmat.tables import MISTY1_S7, MISTY1_S9
 
-__all__ = ["MistyKeySchedule", "decrypt_block", "encrypt_block", "key_schedule"]
+__all__ = ["MistyKeySchedule", "decrypt_block", "encrypt_block", "encrypt_keys", "key_schedule"]
 
 
-def _build_fi_tables() -> tuple[array[int], array[int]]:
+def _build_fi_tables() -> tuple[list[int], list[int]]:
+    """``first[x]``: FI's key-independent first half of ``x``, packed as ``d7 << 9 | d9``, so
+    the key (``KIij7 << 9 | KIij9``) is one XOR; ``second[y]``: the rest of FI."""
     s7, s9 = MISTY1_S7, MISTY1_S9
     first: list[int] = []
     for x in range(65536):
@@ -31,8 +36,7 @@ def _build_fi_tables() -> tuple[array[int], array[int]]:
         d7 = y >> 9
         d9 = y & 0x1FF
         second.append((d7 << 9) | (s9[d9] ^ d7))
-    # Compact unsigned-short arrays: far fewer cache misses than tuples of int objects.
-    return array("H", first), array("H", second)
+    return first, second
 
 
 _FI_A, _FI_B = _build_fi_tables()
@@ -69,7 +73,7 @@ def key_schedule(key: bytes) -> MistyKeySchedule:
     return fo, tuple(fl)
 
 
-def _fo(x: int, rk: tuple[int, ...], fa: array[int] = _FI_A, fb: array[int] = _FI_B) -> int:
+def _fo(x: int, rk: tuple[int, ...], fa: list[int] = _FI_A, fb: list[int] = _FI_B) -> int:
     ko1, ki1, ko2, ki2, ko3, ki3, ko4 = rk
     t0 = x >> 16
     t1 = x & 0xFFFF
@@ -91,34 +95,51 @@ def _fl_inv(x: int, kp: tuple[int, int]) -> int:
     return (d0 << 16) | d1
 
 
-def encrypt_block(key: bytes, block: int) -> int:
-    """Encrypt one 64-bit block (int) under a 16-byte key (FO and FL inlined for speed)."""
+@lru_cache(maxsize=512)
+def encrypt_keys(key: bytes) -> tuple[tuple[tuple[int, ...], ...], tuple[int, int, int, int]]:
+    """The schedule flattened for :func:`encrypt_block`: per double round ``r`` (0, 2, 4, 6) one
+    tuple of the 18 ints ``fl[r], fl[r + 1], fo[r], fo[r + 1]``; then ``fl[8] + fl[9]``."""
     fo, fl = key_schedule(key)
+    rounds = tuple((*fl[r], *fl[r + 1], *fo[r], *fo[r + 1]) for r in (0, 2, 4, 6))
+    return rounds, (*fl[8], *fl[9])
+
+
+def encrypt_block(key: bytes, block: int) -> int:
+    """Encrypt one 64-bit block (int) under a 16-byte key.
+
+    The halves are ``d0 = a0:a1`` and ``d1 = c0:c1`` (16 bits each); FL and FO are inlined and
+    each FI is two table lookups (see the module docstring).
+    """
+    rounds, (fl8a, fl8b, fl9a, fl9b) = encrypt_keys(key)
     fa, fb = _FI_A, _FI_B
-    d0 = block >> 32
-    d1 = block & 0xFFFFFFFF
-    for r in (0, 2, 4, 6):
-        ka, ko = fl[r]
-        lo = (d0 & 0xFFFF) ^ ((d0 >> 16) & ka)
-        d0 = (((d0 >> 16) ^ (lo | ko)) << 16) | lo
-        ka, ko = fl[r + 1]
-        lo = (d1 & 0xFFFF) ^ ((d1 >> 16) & ka)
-        d1 = (((d1 >> 16) ^ (lo | ko)) << 16) | lo
-        ko1, ki1, ko2, ki2, ko3, ki3, ko4 = fo[r]
-        t1 = d0 & 0xFFFF
-        t0 = fb[fa[(d0 >> 16) ^ ko1] ^ ki1] ^ t1
-        t1 = fb[fa[t1 ^ ko2] ^ ki2] ^ t0
+    a0 = block >> 48
+    a1 = (block >> 32) & 0xFFFF
+    c0 = (block >> 16) & 0xFFFF
+    c1 = block & 0xFFFF
+    for fla, flb, flc, fld, ko1, ki1, ko2, ki2, ko3, ki3, ko4, kp1, kq1, kp2, kq2, kp3, kq3, kp4 in rounds:
+        # FL on both halves.
+        a1 ^= a0 & fla
+        a0 ^= a1 | flb
+        c1 ^= c0 & flc
+        c0 ^= c1 | fld
+        # Odd round: d1 ^= FO(d0).
+        t0 = fb[fa[a0 ^ ko1] ^ ki1] ^ a1
+        t1 = fb[fa[a1 ^ ko2] ^ ki2] ^ t0
         t0 = fb[fa[t0 ^ ko3] ^ ki3] ^ t1
-        d1 ^= ((t1 ^ ko4) << 16) | t0
-        ko1, ki1, ko2, ki2, ko3, ki3, ko4 = fo[r + 1]
-        t1 = d1 & 0xFFFF
-        t0 = fb[fa[(d1 >> 16) ^ ko1] ^ ki1] ^ t1
-        t1 = fb[fa[t1 ^ ko2] ^ ki2] ^ t0
-        t0 = fb[fa[t0 ^ ko3] ^ ki3] ^ t1
-        d0 ^= ((t1 ^ ko4) << 16) | t0
-    d0 = _fl(d0, fl[8])
-    d1 = _fl(d1, fl[9])
-    return (d1 << 32) | d0
+        c0 ^= t1 ^ ko4
+        c1 ^= t0
+        # Even round: d0 ^= FO(d1).
+        t0 = fb[fa[c0 ^ kp1] ^ kq1] ^ c1
+        t1 = fb[fa[c1 ^ kp2] ^ kq2] ^ t0
+        t0 = fb[fa[t0 ^ kp3] ^ kq3] ^ t1
+        a0 ^= t1 ^ kp4
+        a1 ^= t0
+    # Final FL layer; the output is d1 || d0.
+    a1 ^= a0 & fl8a
+    a0 ^= a1 | fl8b
+    c1 ^= c0 & fl9a
+    c0 ^= c1 | fl9b
+    return (c0 << 48) | (c1 << 32) | (a0 << 16) | a1
 
 
 def decrypt_block(key: bytes, block: int) -> int:

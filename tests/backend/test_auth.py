@@ -94,7 +94,7 @@ async def test_account_locks_after_repeated_failures(demo_client: Client) -> Non
 @pytest.mark.parametrize("limit", [3])
 async def test_sign_in_attempts_are_rate_limited_per_address(settings: Settings, limit: int) -> None:
     from backend.app import create_app
-    from backend.demo import seed_demo
+    from tests.support.demo_cache import seed_demo
 
     await seed_demo(settings)
     limited = settings.__class__(
@@ -139,7 +139,7 @@ async def test_api_client_key_is_shown_once_and_stored_as_hash(
         _, key = await service.create_api_client(
             session, SYSTEM, name="Bank", role="api_client", org_unit_id=None
         )
-        stored = (await session.execute(select(ApiClient))).scalar_one()
+        stored = (await session.execute(select(ApiClient).where(ApiClient.name == "Bank"))).scalar_one()
     await engine.dispose()
     assert key.startswith("gv_") and key not in (stored.key_hash, stored.key_prefix)
     ok = await demo_client.get("/api/v1/health", headers={"Authorization": f"Bearer {key}"})

@@ -14,6 +14,7 @@ from tests.support.server import run_cli
 def env(tmp_path: Path) -> dict[str, str]:
     env = {
         "GRIDVEND_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "GRIDVEND_MASTER_KEY_FILE": str(tmp_path / "master.key"),
         "GRIDVEND_ARGON2_TIME_COST": "1",
         "GRIDVEND_ARGON2_MEMORY_KIB": "1024",
     }

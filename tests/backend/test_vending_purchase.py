@@ -270,3 +270,14 @@ async def test_a_pending_key_change_goes_out_before_the_credit_token(
     async with maker() as session, session.begin():
         row = await session.get(Meter, world.meter_id)
         assert row is not None and (row.krn, row.base_date) == (2, 2014)
+
+
+async def test_a_1993_meter_after_the_rollover_date_needs_its_key_change(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings, base_date=1993)
+    outcome = await _buy(maker, settings, world, "too-late", _request(world, amount=30_000))
+    assert outcome.vend.status == "failed" and outcome.vend.failure_code == "tid_rollover_needed"
+    assert "TID rollover key change" in (outcome.vend.failure_detail or "")
+    await _check_books(maker)

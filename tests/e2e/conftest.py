@@ -65,7 +65,23 @@ def _log_tail(path: Path, limit: int = 6000) -> str:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[str]:
+def server_env() -> Iterator[dict[str, str]]:
+    """Environment of the e2e server (its database URL, master key file): tests may add rows directly."""
+    tmp = Path(tempfile.mkdtemp(prefix="gridvend-e2e-"))
+    env = os.environ.copy()
+    env.update(
+        GRIDVEND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/e2e.db",
+        GRIDVEND_MASTER_KEY_FILE=str(tmp / "master.key"),
+        GRIDVEND_FRONTEND_DIST=str(DIST),
+    )
+    try:
+        yield env
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(server_env: dict[str, str]) -> Iterator[str]:
     """Base URL of a running gridvend server with demo data (session scoped)."""
     for built in (DIST / "staff" / "index.html", DIST / "portal" / "index.html"):
         if not built.is_file():
@@ -79,13 +95,8 @@ def server() -> Iterator[str]:
             f"{GRIDVEND} not found: install the project into this venv (pip install -e .).", pytrace=False
         )
 
-    tmp = Path(tempfile.mkdtemp(prefix="gridvend-e2e-"))
-    env = os.environ.copy()
-    env.update(
-        GRIDVEND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/e2e.db",
-        GRIDVEND_MASTER_KEY_FILE=str(tmp / "master.key"),
-        GRIDVEND_FRONTEND_DIST=str(DIST),
-    )
+    env = server_env
+    tmp = Path(env["GRIDVEND_MASTER_KEY_FILE"]).parent
     _run_cli(["db", "upgrade"], env)
     _run_cli(["seed-demo"], env)
 
@@ -133,7 +144,6 @@ def server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

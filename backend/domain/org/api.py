@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import cast
 
-from litestar import Controller, get, post
-from litestar.params import JSONBody
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody
 
 from backend.domain.auth.rules import STAFF_ROLES, Role
 from backend.domain.org import service
 from backend.domain.org.models import OrgUnit
-from backend.domain.org.schemas import OrgKind, OrgUnitCreate, OrgUnitList, OrgUnitOut
+from backend.domain.org.schemas import OrgKind, OrgUnitCreate, OrgUnitList, OrgUnitOut, OrgUnitUpdate
 from backend.http.deps import CurrentActor, Db
+from backend.http.problems import problem_responses
 from backend.http.security import allow
 
 
@@ -50,5 +52,26 @@ class OrgUnitController(Controller):
             name=data.name,
             parent_id=data.parent_id,
             address=data.address,
+        )
+        return _out(unit)
+
+    @patch(
+        "/{unit_id:int}",
+        opt=allow(Role.ADMIN),
+        operation_id="updateOrgUnit",
+        summary="Rename a region or station, change its address or (de)activate it",
+        responses=problem_responses(404, 409, 422),
+    )
+    async def update_unit(
+        self, db: Db, actor: CurrentActor, unit_id: FromPath[int], data: JSONBody[OrgUnitUpdate]
+    ) -> OrgUnitOut:
+        unit = await service.update_unit(
+            db,
+            actor,
+            unit_id,
+            name=None if data.name is msgspec.UNSET else data.name,
+            address=None if isinstance(data.address, msgspec.UnsetType) else data.address,
+            clear_address=data.address is None,
+            active=None if data.active is msgspec.UNSET else data.active,
         )
         return _out(unit)

@@ -35,3 +35,11 @@ class OrgUnitCreate(msgspec.Struct, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     parent_id: int
     address: str | None = None
+
+
+class OrgUnitUpdate(msgspec.Struct, kw_only=True):
+    """Only the fields sent are changed; send ``address: null`` to clear the address."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    address: Annotated[str, msgspec.Meta(max_length=400)] | msgspec.UnsetType | None = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET

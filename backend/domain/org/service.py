@@ -77,3 +77,69 @@ async def create_unit(
             org_unit_id=unit.id,
         )
     return unit
+
+
+async def update_unit(
+    session: AsyncSession,
+    actor: Actor,
+    unit_id: int,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    clear_address: bool = False,
+    active: bool | None = None,
+) -> OrgUnit:
+    """Rename a unit, change its address, or (de)activate it; audited with before and after values."""
+    async with session.begin():
+        unit = (
+            await session.execute(select(OrgUnit).where(OrgUnit.id == unit_id).with_for_update())
+        ).scalar_one_or_none()
+        if unit is None or not in_scope(actor, unit):
+            raise NotFound(f"Org unit {unit_id} does not exist.")
+        before = {"name": unit.name, "address": unit.address, "active": unit.active}
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("An org unit needs a name.")
+            unit.name = name.strip()
+        if clear_address:
+            unit.address = None
+        elif address is not None:
+            unit.address = address.strip() or None
+        if active is not None and active != unit.active:
+            if not active and unit.kind == "utility":
+                raise InvalidInput("The utility itself cannot be deactivated.")
+            if not active and unit.id == actor.org_unit_id:
+                raise InvalidInput("You cannot deactivate your own org unit; ask someone above it.")
+            if not active:
+                children = (
+                    (
+                        await session.execute(
+                            select(OrgUnit.code).where(OrgUnit.parent_id == unit.id, OrgUnit.active.is_(True))
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if children:
+                    raise Conflict(
+                        f"'{unit.code}' still has active units below it ({', '.join(sorted(children))}); "
+                        "deactivate them first."
+                    )
+            unit.active = active
+        after = {"name": unit.name, "address": unit.address, "active": unit.active}
+        changed = [k for k in after if after[k] != before[k]]
+        if changed:
+            await audit.record(
+                session,
+                actor,
+                "org_unit.update",
+                entity_type="org_unit",
+                entity_id=unit.id,
+                detail={
+                    "code": unit.code,
+                    "before": {k: before[k] for k in changed},
+                    "after": {k: after[k] for k in changed},
+                },
+                org_unit_id=unit.id,
+            )
+    return unit

@@ -13,7 +13,7 @@ from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.keystore import SoftwareKeyStore
 from backend.domain.keys.service import keystore_for
-from backend.domain.vending import followups, service
+from backend.domain.vending import cashup, followups, service
 from backend.domain.vending.models import Vend, VendRequest, VendToken
 from backend.domain.vending.rules import group_token
 from backend.domain.vending.schemas import (
@@ -161,7 +161,8 @@ class VendingController(Controller):
             "tokens and receipt (also after a timeout or a restart) and never sells twice; the same "
             "reference with a different body is a 409. A refused purchase (unknown meter, closed account, "
             "amount outside the tariff's limits) is a 422 with `outcome: failed` and a `code`, and is "
-            "also remembered under its reference."
+            "also remembered under its reference. A cashier without an open shift is refused with the "
+            "code `no_open_shift` (not remembered: open the shift and send the same reference again)."
         ),
     )
     async def purchase(
@@ -172,6 +173,8 @@ class VendingController(Controller):
         reference: Reference,
         data: JSONBody[PurchaseIn],
     ) -> Response[PurchaseOut]:
+        # A cashier sells through the staff app only inside an open shift (the cash-up needs it).
+        await cashup.require_open_shift(db, actor, reference)
         engine = SoftwareTokenEngine.for_session(db, _keystore(state))
         outcome = await service.purchase(
             db,
@@ -339,11 +342,12 @@ class CreditNoteController(Controller):
     async def pending(
         self,
         db: Db,
+        actor: CurrentActor,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> CreditNoteList:
         async with db.begin():
-            rows, total = await followups.pending_credit_notes(db, limit=limit, offset=offset)
+            rows, total = await followups.pending_credit_notes(db, actor, limit=limit, offset=offset)
         return CreditNoteList(items=[_credit_note(r, v) for r, v in rows], total=total)
 
     @post(

@@ -9,6 +9,7 @@ posting. Nothing is ever deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from backend.domain.actor import Actor
 from backend.domain.audit import service as audit
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.domain.ledger import service as ledger
+from backend.domain.org.models import OrgUnit
 from backend.domain.vending.models import Vend, VendRequest, VendToken
 from backend.domain.vending.service import client_key_of, tokens_of
 
@@ -220,10 +222,12 @@ async def decide_credit_note(
             raise NotFound(f"Credit-note request {request_id} does not exist.")
         if request.status != "pending_approval":
             raise Conflict(f"Credit-note request {request_id} is already {request.status.replace('_', ' ')}.")
-        if request.requested_by == actor.name:
+        if request.client_key == client_key_of(actor):
             raise PermissionDenied("A second person must decide: you asked for this reversal yourself.")
         vend = await session.get(Vend, request.vend_id)
         assert vend is not None and vend.ledger_transaction_id is not None
+        if not await _vend_in_scope(session, actor, vend):
+            raise NotFound(f"Credit-note request {request_id} does not exist.")
         request.decided_by = actor.name
         request.decided_at = utcnow()
         if approve:
@@ -254,13 +258,27 @@ async def decide_credit_note(
         return request
 
 
+def _scope_filter(actor: Actor) -> Any:
+    """Below the utility level an actor sees only sales made in its part of the organisation."""
+    if actor.org_path is None:
+        return Vend.id < 0
+    if actor.org_path.count("/") <= 2:
+        return Vend.id >= 0
+    return Vend.org_unit_id.in_(select(OrgUnit.id).where(OrgUnit.path.startswith(actor.org_path)))
+
+
+async def _vend_in_scope(session: AsyncSession, actor: Actor, vend: Vend) -> bool:
+    found = await session.execute(select(Vend.id).where(Vend.id == vend.id, _scope_filter(actor)))
+    return found.first() is not None
+
+
 async def pending_credit_notes(
-    session: AsyncSession, *, limit: int, offset: int
+    session: AsyncSession, actor: Actor, *, limit: int, offset: int
 ) -> tuple[list[tuple[VendRequest, Vend]], int]:
     query = (
         select(VendRequest, Vend)
         .join(Vend, Vend.id == VendRequest.vend_id)
-        .where(VendRequest.kind == "reversal", VendRequest.status == "pending_approval")
+        .where(VendRequest.kind == "reversal", VendRequest.status == "pending_approval", _scope_filter(actor))
     )
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = (await session.execute(query.order_by(VendRequest.id).limit(limit).offset(offset))).all()

@@ -195,6 +195,10 @@ class EngineeringToken(Base):
     status: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(String(400))
     requested_by: Mapped[str] = mapped_column(String(200))
+    requester_key: Mapped[str] = mapped_column(String(64), default="")  # "user:12": who may not approve
+    request_key: Mapped[str | None] = mapped_column(  # "user:12|<caller's id>" for idempotent requests
+        String(200), unique=True, default=None
+    )
     decided_by: Mapped[str | None] = mapped_column(String(200), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
     tokens: Mapped[str] = mapped_column(Text, default="[]")  # issued tokens (JSON: digits, kind, tid, ...)
@@ -223,5 +227,11 @@ class KeyChangeCampaign(Base):
     new_ken: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[str] = mapped_column(String(16), default="running")
     meters_total: Mapped[int] = mapped_column(Integer, default=0)
+    meters_skipped: Mapped[int] = mapped_column(Integer, default=0)  # already had a pending change
+    meters_failed: Mapped[int] = mapped_column(Integer, default=0)  # refused by the key change rules
+    report: Mapped[str] = mapped_column(Text, default="[]")  # failures (JSON: meter_no, problem)
+    org_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), default=None
+    )
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTimeUTC(), default=utcnow)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from backend.domain.ledger.rules import LedgerAccount, Line, credit, debit
 
-PAYMENT_METHODS = ("cash", "card", "mobile_money", "bank", "agent_float", "voucher")
+PAYMENT_METHODS = ("cash", "card", "mobile_money", "bank")
 CHANNELS = ("station", "api", "agent", "portal", "ussd", "sms")
 
 PAYMENT_ACCOUNT: dict[str, LedgerAccount] = {
@@ -18,8 +18,6 @@ PAYMENT_ACCOUNT: dict[str, LedgerAccount] = {
     "card": LedgerAccount.CARD_CLEARING,
     "mobile_money": LedgerAccount.MOBILE_MONEY_CLEARING,
     "bank": LedgerAccount.VENDOR_CLEARING,
-    "agent_float": LedgerAccount.AGENT_FLOAT,
-    "voucher": LedgerAccount.VENDOR_CLEARING,
 }
 
 
@@ -94,3 +92,33 @@ def vend_ledger_lines(
         account = LedgerAccount.VAT_PAYABLE if "vat" in name.lower() else LedgerAccount.LEVIES_PAYABLE
         lines.append(credit(account, amount, currency, memo=name))
     return lines
+
+
+Z_CODE_MAX = 23  # keeps "Z-<code>-<yyyymmdd>-<seq>" within the 40 characters of shifts.z_report_no
+
+
+def z_report_prefix(station_code: str) -> str:
+    """The station part of a Z-report number: the unit code, upper-case, cut to ``Z_CODE_MAX``."""
+    code = "".join(ch for ch in station_code.upper() if ch.isalnum() or ch == "-").strip("-")
+    return (code or "HQ")[:Z_CODE_MAX]
+
+
+def z_report_number(station_code: str, moment: datetime, zone: ZoneInfo, seq: int) -> str:
+    """``Z-<station code>-<local yyyymmdd>-<sequence>``, e.g. ``Z-DPL-CEN-01-20261129-0003``.
+
+    The sequence counts the cash-ups of that station on that local day (from 1); it is the
+    counter row's value, so two numbers of one station and day never repeat.
+    """
+    if seq < 1:
+        raise ValueError("A Z-report sequence starts at 1.")
+    return f"Z-{z_report_prefix(station_code)}-{moment.astimezone(zone):%Y%m%d}-{seq:04d}"
+
+
+def expected_cash(opening_float_minor: int, cash_by_tender: Mapping[str, int]) -> int:
+    """The cash that should be in the drawer: the opening float plus the cash tendered."""
+    return opening_float_minor + cash_by_tender.get("cash", 0)
+
+
+def over_short(expected_minor: int, declared_minor: int) -> int:
+    """Declared minus expected: positive is cash over, negative is cash short."""
+    return declared_minor - expected_minor

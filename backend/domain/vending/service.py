@@ -192,6 +192,25 @@ async def _open_account(session: AsyncSession, meter: Meter, *, lock: bool) -> A
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def _check_tid_range(session: AsyncSession, meter: Meter, now: datetime) -> None:
+    """Refuse a sale whose token could not carry a valid TID (e.g. base date 1993 after 2024-11-24).
+
+    A pending key change to a later base date fixes it: its tokens go out first and the credit token
+    then uses the new base date.
+    """
+    pending = await keys.pending_change(session, meter.id)
+    base_date = pending.new_base_date if pending is not None else meter.base_date
+    assert base_date is not None
+    try:
+        tid_at(now, base_date)
+    except ValueError:
+        raise VendRefused(
+            "tid_rollover_needed",
+            f"Meter {meter.meter_no} is on base date {base_date}, whose token ids ran out; it needs the TID "
+            "rollover key change (to base date 2014) before it can buy. Ask the utility's engineers.",
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class SaleContext:
     meter: Meter
@@ -222,6 +241,7 @@ async def sale_context(session: AsyncSession, meter_number: str, now: datetime, 
             "account_not_active",
             f"Account {account.account_no} is {account.status}; it cannot buy electricity now.",
         )
+    await _check_tid_range(session, meter, now)
     version = await version_in_force(session, account.tariff_id, now)
     if version is None:
         raise VendRefused(

@@ -38,9 +38,12 @@ export const AREA_ACCESS = {
   customers: ['billing_clerk', 'supervisor', 'cashier', 'admin', 'auditor'],
   meters: ['engineer', 'supervisor', 'admin', 'auditor'],
   network: ['engineer', 'admin', 'supervisor', 'auditor'],
+  keys: ['engineer', 'admin', 'auditor'],
+  engineering: ['engineer', 'supervisor', 'admin', 'auditor'],
   tariffs: ['admin', 'supervisor', 'billing_clerk', 'auditor'],
   billing: ['billing_clerk', 'supervisor', 'auditor'],
   reports: ['supervisor', 'admin', 'auditor'],
+  credit_notes: ['supervisor', 'admin', 'auditor'],
   admin_users: ['admin'],
   audit_log: ['admin', 'auditor'],
 } as const satisfies Record<string, readonly Role[]>;

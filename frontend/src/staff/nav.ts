@@ -52,6 +52,20 @@ export const AREAS: readonly AreaInfo[] = [
     blurb: 'The supply network: regions, stations, feeders and transformers, and which meters they serve.',
   },
   {
+    area: 'keys',
+    path: '/keys',
+    label: 'Keys',
+    group: 'main',
+    blurb: 'Vending keys (never their material) and scheduled meter key changes.',
+  },
+  {
+    area: 'engineering',
+    path: '/engineering',
+    label: 'Engineering',
+    group: 'main',
+    blurb: 'Engineering and free tokens with second-person approval, key change campaigns and token diagnosis.',
+  },
+  {
     area: 'tariffs',
     path: '/tariffs',
     label: 'Tariffs',
@@ -73,6 +87,13 @@ export const AREAS: readonly AreaInfo[] = [
     blurb: 'Sales, revenue and collection reports by region, station, vendor and cashier, with exports.',
   },
   {
+    area: 'credit_notes',
+    path: '/reports/credit-notes',
+    label: 'Credit notes',
+    group: 'main',
+    blurb: 'Reversal requests for issued tokens, waiting for a supervisor to approve or reject.',
+  },
+  {
     area: 'admin_users',
     path: '/admin/users',
     label: 'Users',
@@ -89,5 +110,6 @@ export const AREAS: readonly AreaInfo[] = [
 ];
 
 export function areaForPath(path: string): AreaInfo | undefined {
-  return AREAS.find((a) => a.path === path);
+  // Exact match first, then an area's sub-pages ("/meters/42" belongs to "/meters").
+  return AREAS.find((a) => a.path === path) ?? AREAS.find((a) => a.path !== '/' && path.startsWith(`${a.path}/`));
 }

@@ -34,10 +34,20 @@ def upgrade() -> None:
         sa.Column("new_ken", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("meters_total", sa.Integer(), nullable=False),
+        sa.Column("meters_skipped", sa.Integer(), nullable=False),
+        sa.Column("meters_failed", sa.Integer(), nullable=False),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("org_unit_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", backend.db.types.DateTimeUTC(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('running', 'finished', 'cancelled')", name=op.f("ck_key_change_campaigns_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_unit_id"],
+            ["org_units.id"],
+            name=op.f("fk_key_change_campaigns_org_unit_id_org_units"),
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_key_change_campaigns")),
     )
@@ -90,6 +100,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("reason", sa.String(length=400), nullable=False),
         sa.Column("requested_by", sa.String(length=200), nullable=False),
+        sa.Column("requester_key", sa.String(length=64), nullable=False),
+        sa.Column("request_key", sa.String(length=200), nullable=True),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
         sa.Column("decided_at", backend.db.types.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("tokens", sa.Text(), nullable=False),
@@ -117,6 +129,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_engineering_tokens")),
+        sa.UniqueConstraint("request_key", name=op.f("uq_engineering_tokens_request_key")),
     )
     with op.batch_alter_table("engineering_tokens", schema=None) as batch_op:
         batch_op.create_index("ix_engineering_tokens_meter", ["meter_id", "created_at"], unique=False)
