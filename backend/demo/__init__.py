@@ -17,11 +17,13 @@ from backend.settings import Settings
 DEMO_PASSWORD = org_and_users.DEMO_PASSWORD
 
 
-async def seed_demo(settings: Settings, *, only_if_empty: bool = True, with_history: bool = True) -> bool:
+async def seed_demo(
+    settings: Settings, *, only_if_empty: bool = True, with_history: bool = True, with_customers: bool = True
+) -> bool:
     """Load the demo data set; return False (and change nothing) when data exists and only_if_empty.
 
-    ``with_history=False`` leaves out the 60 days of sales (tests that need demo users and master data
-    but not a sales history load much faster).
+    ``with_history=False`` leaves out the 60 days of sales; ``with_customers=False`` also leaves out the
+    customers, accounts and installations (tests that need demo users and master data only).
     """
     engine = create_engine(settings)
     try:
@@ -38,7 +40,8 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = True, with_hist
             await demo_tariffs.seed(session, settings)
             await demo_keys.seed(session, settings)
             await demo_assets.seed(session, settings)
-            await demo_customers.seed(session, settings, with_history=with_history)
+            if with_customers:
+                await demo_customers.seed(session, settings, with_history=with_history)
         return True
     finally:
         await engine.dispose()

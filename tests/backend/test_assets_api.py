@@ -60,8 +60,7 @@ async def test_demo_meters_are_listed_with_filters(demo_client: Client) -> None:
     assert len(ea11) == 5 and all(m["sts"]["dkga"] == "04" for m in ea11)
     stock = (await demo_client.get("/api/v1/stock-locations")).json()
     assert {i["code"] for i in stock["items"]} >= {WAREHOUSE, *CREWS}
-    # 30 of the 60 demo meters are installed at the demo customers' supply points; 30 stay in stock
-    assert next(i for i in stock["items"] if i["code"] == WAREHOUSE)["meters"] == 30
+    assert next(i for i in stock["items"] if i["code"] == WAREHOUSE)["meters"] == 60
 
 
 @pytest.mark.parametrize("role", ["cashier", "billing_clerk", "agent"])
@@ -208,7 +207,7 @@ async def test_stock_locations(demo_client: Client) -> None:
     busy = await demo_client.patch(
         f"/api/v1/stock-locations/{warehouse}", json={"active": False}, headers=headers
     )
-    assert busy.status_code == 409 and "still holds 30 meter(s)" in busy.json()["detail"]
+    assert busy.status_code == 409 and "still holds 60 meter(s)" in busy.json()["detail"]
     crews = (await demo_client.get("/api/v1/stock-locations", params={"kind": "crew", "active": True})).json()
     assert {i["code"] for i in crews["items"]} == set(CREWS)
 

@@ -73,6 +73,10 @@ def server_env() -> Iterator[dict[str, str]]:
         GRIDVEND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/e2e.db",
         GRIDVEND_MASTER_KEY_FILE=str(tmp / "master.key"),
         GRIDVEND_FRONTEND_DIST=str(DIST),
+        # every browser test signs in from 127.0.0.1: the per-address limit is tested in test_auth.py
+        GRIDVEND_LOGIN_IP_LIMIT="1000",
+        GRIDVEND_ARGON2_TIME_COST="1",
+        GRIDVEND_ARGON2_MEMORY_KIB="1024",
     )
     try:
         yield env

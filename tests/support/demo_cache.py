@@ -49,9 +49,17 @@ async def _template(settings: Settings, with_history: bool) -> tuple[str, Path]:
         argon2_memory_kib=settings.argon2_memory_kib,
     )
     await asyncio.to_thread(upgrade, template_settings)
-    assert await real_seed_demo(template_settings, only_if_empty=False, with_history=with_history)
+    # Tests get the demo users and master data; the demo customers and sales are for `make run`.
+    assert await real_seed_demo(
+        template_settings, only_if_empty=False, with_history=False, with_customers=False
+    )
     _templates[key] = (url, master)
     return url, master
+
+
+def _copy_master_key(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    target.chmod(0o600)  # the key store refuses a world-readable master key
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
@@ -63,7 +71,7 @@ def _copy_sqlite(source: Path, target: Path) -> None:
 async def seed_demo(settings: Settings, *, only_if_empty: bool = True, with_history: bool = True) -> bool:
     """Same contract as ``backend.demo.seed_demo``, for a test's fresh database."""
     url, master = await _template(settings, with_history)
-    shutil.copyfile(master, settings.master_key_file)
+    _copy_master_key(master, Path(settings.master_key_file))
     if settings.is_sqlite:
         _copy_sqlite(_sqlite_path(url), _sqlite_path(settings.database_url))
         return True
