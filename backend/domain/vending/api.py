@@ -11,8 +11,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
-from backend.domain.keys.keystore import SoftwareKeyStore
-from backend.domain.keys.service import keystore_for
 from backend.domain.vending import cashup, followups, service
 from backend.domain.vending.models import Vend, VendRequest, VendToken
 from backend.domain.vending.rules import group_token
@@ -32,7 +30,7 @@ from backend.domain.vending.schemas import (
     ReversalOut,
     TokenOutSchema,
 )
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, keystore
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -107,15 +105,6 @@ def _request(data: PurchaseIn, channel: str) -> service.PurchaseRequest:
     )
 
 
-def _keystore(state: State) -> SoftwareKeyStore:
-    """The key store, read from the master key file once per process (not on every sale)."""
-    store: SoftwareKeyStore | None = getattr(state, "keystore", None)
-    if store is None:
-        store = keystore_for(state.settings)
-        state.keystore = store
-    return store
-
-
 class VendingController(Controller):
     path = "/api/v1"
     tags = ["vending"]
@@ -175,7 +164,7 @@ class VendingController(Controller):
     ) -> Response[PurchaseOut]:
         # A cashier sells through the staff app only inside an open shift (the cash-up needs it).
         await cashup.require_open_shift(db, actor, reference)
-        engine = SoftwareTokenEngine.for_session(db, _keystore(state))
+        engine = SoftwareTokenEngine.for_session(db, keystore(state))
         outcome = await service.purchase(
             db,
             state.settings,
