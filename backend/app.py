@@ -17,11 +17,13 @@ from backend.db.engine import create_engine, create_sessionmaker
 from backend.domain.assets.api import MeterController, StockLocationController
 from backend.domain.audit.api import AuditController
 from backend.domain.auth.api import PortalAuthController, StaffAuthController, UserController
+from backend.domain.auth.client_cache import ApiClientCache
 from backend.domain.auth.policy import policy_from_settings
 from backend.domain.customers.api import AccountController, CustomerController
 from backend.domain.keys.api import KeyChangeController, VendingKeyController
 from backend.domain.network.api import NetworkController
 from backend.domain.org.api import OrgUnitController
+from backend.domain.ratelimit import BatchedCounter
 from backend.domain.reports.api import ReportController
 from backend.domain.tariffs.api import PublicHolidayController, TariffController, TariffVersionController
 from backend.domain.vending.api import CreditNoteController, FollowUpController, VendingController
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "engine": engine,
             "sessionmaker": create_sessionmaker(engine),
             "auth_policy": policy_from_settings(settings),
+            "api_clients": ApiClientCache(),
+            "api_rate_counter": BatchedCounter(),
         }
     )
 

@@ -189,6 +189,30 @@ def cmd_api_clients_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_clients_list(_args: argparse.Namespace) -> int:
+    from backend.domain.auth import service
+
+    clients = asyncio.run(_with_session(_settings(), service.list_api_clients))
+    for c in clients:
+        used = c.last_used_at.isoformat(timespec="seconds") if c.last_used_at else "never"
+        state = "active" if c.active else "revoked"
+        limit = f"{c.rate_limit_per_minute}/min"
+        print(f"{c.id:>4}  {c.name:<30} {c.role:<10} {state:<8} {limit:>10}  last used {used}")
+    return 0
+
+
+def cmd_api_clients_revoke(args: argparse.Namespace) -> int:
+    from backend.domain.actor import SYSTEM
+    from backend.domain.auth import service
+
+    async def work(session: Any) -> Any:
+        return await service.revoke_api_client(session, SYSTEM, args.name)
+
+    client = asyncio.run(_with_session(_settings(), work))
+    print(f"revoked API client '{client.name}' (id {client.id}); all app processes refuse its key within 5 s")
+    return 0
+
+
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
     from backend.domain.audit import service
 
@@ -446,6 +470,12 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--org-unit")
     cc.add_argument("--rate-limit", type=int, default=600, help="requests per minute")
     cc.set_defaults(func=cmd_api_clients_create)
+    clients.add_parser("list", help="the clients, their state and last use").set_defaults(
+        func=cmd_api_clients_list
+    )
+    cr = clients.add_parser("revoke", help="switch a client's key off for good")
+    cr.add_argument("--name", required=True)
+    cr.set_defaults(func=cmd_api_clients_revoke)
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(
         dest="audit_command", required=True, parser_class=_Parser

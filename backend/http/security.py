@@ -87,10 +87,14 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
         principal: Principal | None = None
         authorization = _header(scope, b"authorization")
         if authorization and authorization.lower().startswith("bearer "):
-            async with state.sessionmaker() as session:
-                resolved_client = await auth_service.resolve_api_key(
-                    session, authorization[7:].strip(), ip=ip, request_id=request_id
-                )
+            resolved_client = await auth_service.resolve_api_key(
+                state.sessionmaker,
+                authorization[7:].strip(),
+                ip=ip,
+                request_id=request_id,
+                clients=state.api_clients,
+                counter=state.api_rate_counter,
+            )
             scope.setdefault("state", {})["bad_bearer"] = resolved_client is None
             if resolved_client is not None:
                 principal = Principal(actor=resolved_client.actor, via="bearer")

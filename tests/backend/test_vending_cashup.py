@@ -21,10 +21,12 @@ from backend.domain.audit.models import AuditEvent
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.service import keystore_for
-from backend.domain.vending import cashup
+from backend.domain.ledger.models import LedgerEntry
+from backend.domain.vending import cashup, followups
 from backend.domain.vending import service as vending
-from backend.domain.vending.models import Shift, Vend
+from backend.domain.vending.models import Shift, Vend, VendRequest
 from backend.domain.vending.rules import (
+    PAYMENT_ACCOUNTS,
     Z_CODE_MAX,
     expected_cash,
     over_short,
@@ -166,6 +168,76 @@ async def test_shift_totals_are_the_sales_made_in_the_shift_by_tender_type(
     assert detail["after"]["z_report_no"] == shift.z_report_no
     assert detail["after"]["over_short_minor"] == -5_000 and detail["before"] == {"status": "open"}
     assert detail["tenders"] == {"cash": 160_000, "card": 80_000, "mobile_money": 50_000}
+
+
+async def _refund_of(session: AsyncSession, ref: str) -> int:
+    """The money a credit note gave back: minus its entries on the payment accounts."""
+    async with session.begin():
+        request = (
+            await session.execute(select(VendRequest).where(VendRequest.client_ref == f"rev-{ref}"))
+        ).scalar_one()
+        total = (
+            await session.execute(
+                select(func.sum(LedgerEntry.amount_minor)).where(
+                    LedgerEntry.transaction_id == request.ledger_transaction_id,
+                    LedgerEntry.account.in_([a.value for a in PAYMENT_ACCOUNTS]),
+                )
+            )
+        ).scalar_one()
+    return -int(total)
+
+
+async def test_credit_notes_approved_during_the_shift_come_off_its_takings(
+    maker: Maker, settings: Settings, till: tuple[World, Actor, Actor, Actor]
+) -> None:
+    """A refund leaves the drawer when the supervisor approves it, even for a sale of an earlier shift;
+    a request still waiting, a rejected one and another cashier's refund do not count."""
+    world, anna, ben, sup = till
+    t0 = utcnow() - timedelta(hours=2)
+    earlier = await _sell(maker, settings, world, anna, "old-1", 40_000, at=t0 - timedelta(hours=1))
+    async with maker() as session:
+        await cashup.open_shift(session, settings, anna, opening_float_minor=100_000, now=t0)
+    cash = await _sell(maker, settings, world, anna, "c1", 100_000, at=t0 + timedelta(minutes=1))
+    card = await _sell(maker, settings, world, anna, "k1", 70_000, "card", at=t0 + timedelta(minutes=2))
+    waiting = await _sell(maker, settings, world, anna, "c2", 30_000, at=t0 + timedelta(minutes=3))
+    rejected = await _sell(maker, settings, world, anna, "c3", 20_000, at=t0 + timedelta(minutes=4))
+    bens = await _sell(maker, settings, world, ben, "b1", 50_000, at=t0 + timedelta(minutes=5))
+    for out in (earlier, cash, card, waiting, rejected, bens):
+        assert out.vend.status == "success"
+
+    decisions = {"old-1": True, "c1": True, "k1": True, "c3": False, "b1": True}
+    for ref, who in (("old-1", anna), ("c1", anna), ("k1", anna), ("c2", anna), ("c3", anna), ("b1", ben)):
+        async with maker() as session:
+            follow = await followups.request_reversal(session, who, ref, f"rev-{ref}", "customer paid twice")
+        request_id = follow.request.id
+        if ref in decisions:
+            async with maker() as session:
+                await followups.decide_credit_note(session, sup, request_id, approve=decisions[ref])
+
+    async with maker() as session:
+        live = await cashup.current_shift(session, anna)
+        refunded = {ref: await _refund_of(session, ref) for ref in ("old-1", "c1", "k1")}
+    # Each refund is the tender, less at most the remainder kept as credit (when since spent).
+    for ref, out in (("old-1", earlier), ("c1", cash), ("k1", card)):
+        assert out.vend.tender_minor - out.vend.change_minor <= refunded[ref] <= out.vend.tender_minor
+    assert live.totals.tendered_minor == 220_000
+    assert [(r.payment_method, r.count, r.amount_minor) for r in live.totals.refunds] == [
+        ("cash", 2, refunded["old-1"] + refunded["c1"]),
+        ("card", 1, refunded["k1"]),
+    ]
+    assert live.totals.refunded_minor == sum(refunded.values())
+    cash_net = 150_000 - refunded["old-1"] - refunded["c1"]
+    assert live.totals.by_tender() == {"cash": cash_net, "card": 70_000 - refunded["k1"]}
+    assert live.expected_cash_minor == 100_000 + cash_net
+
+    async with maker() as session:
+        closed = await cashup.close_shift(
+            session, settings, anna, declared_cash_minor=live.expected_cash_minor
+        )
+    assert closed.over_short_minor == 0 and closed.totals.refunds == live.totals.refunds
+    async with maker() as session:
+        again = await cashup.get_shift(session, anna, closed.shift.id)
+    assert again.totals == closed.totals
 
 
 async def test_one_open_shift_per_user_and_a_clear_conflict(

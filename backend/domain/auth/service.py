@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.types import utcnow
 from backend.domain import ratelimit
 from backend.domain.actor import Actor
 from backend.domain.audit import service as audit
+from backend.domain.auth.client_cache import ApiClientCache, KnownClient
 from backend.domain.auth.models import ApiClient, AuthSession, User, UserRole
 from backend.domain.auth.passwords import Passwords
 from backend.domain.auth.rules import (
@@ -446,16 +447,8 @@ class ResolvedClient:
     retry_after_seconds: int | None  # set when the client is over its per-minute limit
 
 
-async def resolve_api_key(
-    session: AsyncSession, key: str, *, ip: str | None, request_id: str | None
-) -> ResolvedClient | None:
-    """The API client behind a bearer key, with this call counted against its per-minute limit.
-
-    The counter lives in the database, so the limit holds across every app process.
-    """
-    prefix = parse_api_key(key)
-    if prefix is None:
-        return None
+async def _load_client(session: AsyncSession, prefix: str) -> KnownClient | None:
+    """Read the client behind a key prefix (and note, once a minute at most, that it was used)."""
     async with session.begin():
         row = (
             await session.execute(
@@ -467,12 +460,52 @@ async def resolve_api_key(
         if row is None:
             return None
         client, unit = row
-        if not client.active or not hmac.compare_digest(client.key_hash, sha256_hex(key)):
-            return None
         now = utcnow()
-        if client.last_used_at is None or now - client.last_used_at > timedelta(seconds=60):
+        stale = client.last_used_at is None or now - client.last_used_at > timedelta(seconds=60)
+        if client.active and stale:
             await session.execute(update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=now))
-        count, retry_after = await ratelimit.hit(session, f"api_client:{client.id}", now, 60)
+        return KnownClient(
+            id=client.id,
+            name=client.name,
+            role=client.role,
+            key_hash=client.key_hash,
+            active=client.active,
+            org_unit_id=client.org_unit_id,
+            org_path=unit.path if unit else None,
+            rate_limit_per_minute=client.rate_limit_per_minute,
+            last_used_at=now,
+        )
+
+
+async def resolve_api_key(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key: str,
+    *,
+    ip: str | None,
+    request_id: str | None,
+    clients: ApiClientCache,
+    counter: ratelimit.BatchedCounter,
+) -> ResolvedClient | None:
+    """The API client behind a bearer key, with this call counted against its per-minute limit.
+
+    Clients are remembered for a few seconds (``clients``); the per-minute counter is shared by every
+    app process through the database (``counter`` batches its writes).
+    """
+    prefix = parse_api_key(key)
+    if prefix is None:
+        return None
+    client = clients.get(prefix)
+    if client is None:
+        async with sessionmaker() as session:
+            client = await _load_client(session, prefix)
+        if client is None:
+            return None
+        clients.put(prefix, client)
+    if not client.active or not hmac.compare_digest(client.key_hash, sha256_hex(key)):
+        return None
+    count, retry_after = await counter.hit(
+        sessionmaker, f"api_client:{client.id}", utcnow(), 60, client.rate_limit_per_minute
+    )
     actor = Actor(
         kind="api_client",
         id=client.id,
@@ -480,11 +513,40 @@ async def resolve_api_key(
         roles=frozenset({client.role}),
         realm="api",
         org_unit_id=client.org_unit_id,
-        org_path=unit.path if unit else None,
+        org_path=client.org_path,
         ip=ip,
         request_id=request_id,
     )
     return ResolvedClient(actor, retry_after if count > client.rate_limit_per_minute else None)
+
+
+async def list_api_clients(session: AsyncSession) -> list[ApiClient]:
+    async with session.begin():
+        return list((await session.execute(select(ApiClient).order_by(ApiClient.name))).scalars().all())
+
+
+async def revoke_api_client(session: AsyncSession, actor: Actor, name: str) -> ApiClient:
+    """Switch a client's key off for good (a new client with a new key replaces it). Audited."""
+    async with session.begin():
+        client = (
+            await session.execute(select(ApiClient).where(ApiClient.name == name).with_for_update())
+        ).scalar_one_or_none()
+        if client is None:
+            raise NotFound(f"No API client is named '{name}'.")
+        if not client.active:
+            raise Conflict(f"API client '{name}' is already revoked.")
+        client.active = False
+        await session.flush()
+        await audit.record(
+            session,
+            actor,
+            "api_client.revoke",
+            entity_type="api_client",
+            entity_id=client.id,
+            detail={"name": client.name},
+            org_unit_id=client.org_unit_id,
+        )
+    return client
 
 
 def is_locked(user: User, now: datetime) -> bool:

@@ -492,6 +492,11 @@ async def tokens_for_pending_change(
     change = await pending_change(session, meter.id)
     if change is None:
         return None
+    return await tokens_for_change(engine, change, meter)
+
+
+async def tokens_for_change(engine: TokenEngine, change: MeterKeyChange, meter: Meter) -> list[TokenOut]:
+    """The key change tokens of ``change`` (already read by the caller) for ``meter``."""
     return await engine.key_change(_old_data(change, meter), _new_data(change, meter), change.rollover)
 
 

@@ -25,9 +25,11 @@ from backend.domain.actor import Actor
 from backend.domain.audit import service as audit
 from backend.domain.auth.rules import Role
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.domain.ledger.models import LedgerEntry
 from backend.domain.org.models import OrgUnit
-from backend.domain.vending.models import ReceiptCounter, Shift, Vend
+from backend.domain.vending.models import ReceiptCounter, Shift, Vend, VendRequest
 from backend.domain.vending.rules import (
+    PAYMENT_ACCOUNTS,
     PAYMENT_METHODS,
     expected_cash,
     over_short,
@@ -58,9 +60,15 @@ class Totals:
     energy_wh: int = 0
     fbe_wh: int = 0
     debt_recovered_minor: int = 0
+    refunds: tuple[TenderTotal, ...] = ()  # credit notes approved during the shift, per tender type
+    refunded_minor: int = 0
 
     def by_tender(self) -> dict[str, int]:
-        return {t.payment_method: t.amount_minor for t in self.tenders}
+        """Net takings per tender type: tendered minus what credit notes gave back."""
+        net = {t.payment_method: t.amount_minor for t in self.tenders}
+        for r in self.refunds:
+            net[r.payment_method] = net.get(r.payment_method, 0) - r.amount_minor
+        return net
 
     def to_json(self) -> str:
         return json.dumps(
@@ -74,6 +82,11 @@ class Totals:
                 "energy_wh": self.energy_wh,
                 "fbe_wh": self.fbe_wh,
                 "debt_recovered_minor": self.debt_recovered_minor,
+                "refunds": [
+                    {"payment_method": t.payment_method, "count": t.count, "amount_minor": t.amount_minor}
+                    for t in self.refunds
+                ],
+                "refunded_minor": self.refunded_minor,
             },
             sort_keys=True,
         )
@@ -91,6 +104,11 @@ class Totals:
             energy_wh=int(raw.get("energy_wh", 0)),
             fbe_wh=int(raw.get("fbe_wh", 0)),
             debt_recovered_minor=int(raw.get("debt_recovered_minor", 0)),
+            refunds=tuple(
+                TenderTotal(t["payment_method"], int(t["count"]), int(t["amount_minor"]))
+                for t in raw.get("refunds", [])
+            ),
+            refunded_minor=int(raw.get("refunded_minor", 0)),
         )
 
 
@@ -128,7 +146,9 @@ async def _open_shift_of(session: AsyncSession, user_id: int, *, lock: bool = Fa
 async def shift_totals(
     session: AsyncSession, user_id: int, start: datetime, end: datetime | None = None
 ) -> Totals:
-    """The user's successful sales in ``[start, end)`` (``end`` None: up to now), per tender type."""
+    """The user's successful sales in ``[start, end)`` (``end`` None: up to now), per tender type, and
+    the credit notes approved in that time for the user's sales (of this or an earlier shift: the money
+    goes back to the customer now, so it leaves this drawer)."""
     query = (
         select(
             Vend.payment_method,
@@ -148,14 +168,37 @@ async def shift_totals(
     if end is not None:
         query = query.where(Vend.created_at < end)
     rows = (await session.execute(query)).all()
-    order = {method: i for i, method in enumerate(PAYMENT_METHODS)}
-    tenders = tuple(
-        sorted(
-            (TenderTotal(str(r[0]), int(r[1]), int(r[2])) for r in rows),
-            key=lambda t: order.get(t.payment_method, len(order)),
+    refunds_query = (
+        select(
+            Vend.payment_method,
+            func.count(func.distinct(VendRequest.id)),
+            -func.coalesce(func.sum(LedgerEntry.amount_minor), 0),
         )
+        .join(VendRequest, VendRequest.vend_id == Vend.id)
+        .join(LedgerEntry, LedgerEntry.transaction_id == VendRequest.ledger_transaction_id)
+        .where(
+            LedgerEntry.account.in_([a.value for a in PAYMENT_ACCOUNTS]),
+            Vend.client_key == f"user:{user_id}",
+            VendRequest.kind == "reversal",
+            VendRequest.status == "approved",
+            VendRequest.decided_at >= start,
+        )
+        .group_by(Vend.payment_method)
+    )
+    if end is not None:
+        refunds_query = refunds_query.where(VendRequest.decided_at < end)
+    order = {method: i for i, method in enumerate(PAYMENT_METHODS)}
+
+    def in_order(items: Any) -> tuple[TenderTotal, ...]:
+        return tuple(sorted(items, key=lambda t: order.get(t.payment_method, len(order))))
+
+    tenders = in_order(TenderTotal(str(r[0]), int(r[1]), int(r[2])) for r in rows)
+    refunds = in_order(
+        TenderTotal(str(r[0]), int(r[1]), int(r[2])) for r in (await session.execute(refunds_query)).all()
     )
     return Totals(
+        refunds=refunds,
+        refunded_minor=sum(r.amount_minor for r in refunds),
         sales_count=sum(t.count for t in tenders),
         tendered_minor=sum(t.amount_minor for t in tenders),
         tenders=tenders,

@@ -41,6 +41,11 @@ def shift_out(view: cashup.ShiftView, timezone: str) -> ShiftOut:
             TenderTotalOut(payment_method=t.payment_method, count=t.count, amount=t.amount_minor)
             for t in totals.tenders
         ],
+        refunds=[
+            TenderTotalOut(payment_method=t.payment_method, count=t.count, amount=t.amount_minor)
+            for t in totals.refunds
+        ],
+        refunded_total=totals.refunded_minor,
         energy_wh=totals.energy_wh,
         free_basic_wh=totals.fbe_wh,
         debt_recovered=totals.debt_recovered_minor,

@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.audit import service as audit
+from backend.domain.customers.models import Account
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.domain.ledger import service as ledger
 from backend.domain.org.models import OrgUnit
 from backend.domain.vending.models import Vend, VendRequest, VendToken
+from backend.domain.vending.rules import credit_note_lines
 from backend.domain.vending.service import client_key_of, tokens_of
 
 
@@ -231,13 +233,24 @@ async def decide_credit_note(
         request.decided_by = actor.name
         request.decided_at = utcnow()
         if approve:
-            posting = await ledger.reverse(
+            assert vend.account_id is not None
+            account = (
+                await session.execute(select(Account).where(Account.id == vend.account_id).with_for_update())
+            ).scalar_one()
+            lines, refund = credit_note_lines(
+                await ledger.lines_of(session, vend.ledger_transaction_id),
+                credit_held_minor=account.credit_minor,
+            )
+            posting = await ledger.post(
                 session,
                 actor,
-                vend.ledger_transaction_id,
                 kind="credit_note",
                 reference=f"credit_note:{request.id}",
-                description=f"Credit note for receipt {vend.receipt_no} (token issued, not taken back)",
+                description=f"Credit note for receipt {vend.receipt_no} (token issued, not taken back); "
+                f"refund {refund} {vend.currency} minor units",
+                lines=lines,
+                org_unit_id=vend.org_unit_id,
+                reverses_id=vend.ledger_transaction_id,
             )
             request.ledger_transaction_id = posting.id
             request.status = "approved"

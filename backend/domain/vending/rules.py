@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from backend.domain.ledger.rules import LedgerAccount, Line, credit, debit
+from backend.domain.ledger.rules import LedgerAccount, Line, credit, debit, reversal_of
 
 PAYMENT_METHODS = ("cash", "card", "mobile_money", "bank")
 CHANNELS = ("station", "api", "agent", "portal", "ussd", "sms")
@@ -19,6 +19,7 @@ PAYMENT_ACCOUNT: dict[str, LedgerAccount] = {
     "mobile_money": LedgerAccount.MOBILE_MONEY_CLEARING,
     "bank": LedgerAccount.VENDOR_CLEARING,
 }
+PAYMENT_ACCOUNTS = frozenset(PAYMENT_ACCOUNT.values())
 
 
 def request_fingerprint(fields: Mapping[str, object]) -> str:
@@ -94,6 +95,43 @@ def vend_ledger_lines(
     return lines
 
 
+def credit_note_lines(original: Sequence[Line], *, credit_held_minor: int) -> tuple[list[Line], int]:
+    """The correcting posting of a credit note for a sale, and the money given back to the customer.
+
+    It undoes the sale's posting, except for the part of the remainder kept as credit that the
+    customer has since spent (more than ``credit_held_minor`` now held): that part is not taken back
+    from the credit but kept out of the refund, so the posting still balances and the customer's
+    credit never goes below zero.
+    """
+    reversed_lines = reversal_of(original)
+    credit_taken = sum(
+        line.amount_minor for line in reversed_lines if line.account is LedgerAccount.CUSTOMER_CREDIT
+    )
+    payment = [line for line in reversed_lines if line.account in PAYMENT_ACCOUNTS]
+    refund = -sum(line.amount_minor for line in payment)
+    shortfall = max(0, credit_taken - credit_held_minor)
+    if shortfall == 0 or not payment:
+        return reversed_lines, refund
+    shortfall = min(shortfall, refund)
+    first = payment[0]
+    account_id = next(
+        line.customer_account_id
+        for line in reversed_lines
+        if line.account is LedgerAccount.CUSTOMER_CREDIT and line.customer_account_id is not None
+    )
+    adjust = [
+        debit(first.account, shortfall, first.currency, memo="credit already spent, kept out of the refund"),
+        credit(
+            LedgerAccount.CUSTOMER_CREDIT,
+            shortfall,
+            first.currency,
+            customer_account_id=account_id,
+            memo="credit already spent",
+        ),
+    ]
+    return [*reversed_lines, *adjust], refund - shortfall
+
+
 Z_CODE_MAX = 23  # keeps "Z-<code>-<yyyymmdd>-<seq>" within the 40 characters of shifts.z_report_no
 
 
@@ -115,7 +153,8 @@ def z_report_number(station_code: str, moment: datetime, zone: ZoneInfo, seq: in
 
 
 def expected_cash(opening_float_minor: int, cash_by_tender: Mapping[str, int]) -> int:
-    """The cash that should be in the drawer: the opening float plus the cash tendered."""
+    """The cash that should be in the drawer: the opening float plus the net cash taken (cash tendered
+    minus cash given back on credit notes)."""
     return opening_float_minor + cash_by_tender.get("cash", 0)
 
 

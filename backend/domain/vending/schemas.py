@@ -182,6 +182,8 @@ class ShiftOut(msgspec.Struct, kw_only=True):
     sales_count: int
     tendered_total: int
     tenders: list[TenderTotalOut]
+    refunds: list[TenderTotalOut]  # credit notes approved during the shift (money given back)
+    refunded_total: int
     energy_wh: int
     free_basic_wh: int
     debt_recovered: int

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from backend.domain.customers.models import Account, Customer
 from backend.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.domain.keys import service as keys
 from backend.domain.keys.engine import TokenEngine, TokenOut
+from backend.domain.keys.models import MeterKeyChange
 from backend.domain.keys.rules import next_tid, tid_at
 from backend.domain.ledger import service as ledger
 from backend.domain.network.models import SupplyPoint
@@ -99,6 +100,7 @@ class Plan:
     credit_used_minor: int
     month: str
     debt_before_minor: int
+    pending: MeterKeyChange | None = None
 
 
 def client_key_of(actor: Actor) -> str:
@@ -192,13 +194,12 @@ async def _open_account(session: AsyncSession, meter: Meter, *, lock: bool) -> A
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def _check_tid_range(session: AsyncSession, meter: Meter, now: datetime) -> None:
+def _check_tid_range(meter: Meter, pending: MeterKeyChange | None, now: datetime) -> None:
     """Refuse a sale whose token could not carry a valid TID (e.g. base date 1993 after 2024-11-24).
 
     A pending key change to a later base date fixes it: its tokens go out first and the credit token
     then uses the new base date.
     """
-    pending = await keys.pending_change(session, meter.id)
     base_date = pending.new_base_date if pending is not None else meter.base_date
     assert base_date is not None
     try:
@@ -218,16 +219,20 @@ class SaleContext:
     customer: Customer
     version: TariffVersion
     structure: tariff_rules.Structure
+    pending: MeterKeyChange | None
 
 
-async def sale_context(session: AsyncSession, meter_number: str, now: datetime, *, lock: bool) -> SaleContext:
-    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not."""
-    meter = await _meter_by_number(session, meter_number, lock=lock)
-    if meter is None:
-        raise VendRefused("unknown_meter", f"No meter numbered {meter_number} is registered.")
+def _checked(
+    meter: Meter,
+    account: Account | None,
+    customer: Customer | None,
+    pending: MeterKeyChange | None,
+    version: TariffVersion | None,
+    now: datetime,
+) -> SaleContext:
+    """The sale context when the meter and account can buy now, else VendRefused saying why not."""
     if meter.kind not in STS_KINDS or meter.sgc is None:
         raise VendRefused("not_prepaid_meter", f"Meter {meter.meter_no} does not take prepaid tokens.")
-    account = await _open_account(session, meter, lock=lock)
     if account is None:
         raise VendRefused(
             "no_account", f"Meter {meter.meter_no} is not installed on an open customer account."
@@ -241,15 +246,72 @@ async def sale_context(session: AsyncSession, meter_number: str, now: datetime, 
             "account_not_active",
             f"Account {account.account_no} is {account.status}; it cannot buy electricity now.",
         )
-    await _check_tid_range(session, meter, now)
-    version = await version_in_force(session, account.tariff_id, now)
+    _check_tid_range(meter, pending, now)
     if version is None:
         raise VendRefused(
             "no_tariff", f"Account {account.account_no} has no tariff in force; call the utility."
         )
-    customer = await session.get(Customer, account.customer_id)
     assert customer is not None
-    return SaleContext(meter, account, customer, version, tariff_rules.parse_structure(version.components))
+    return SaleContext(
+        meter, account, customer, version, tariff_rules.parse_structure(version.components), pending
+    )
+
+
+def _version_in_force_id(at: datetime) -> Any:
+    """Correlated subquery: the id of the published version of the account's tariff in force at ``at``."""
+    return (
+        select(TariffVersion.id)
+        .where(
+            TariffVersion.tariff_id == Account.tariff_id,
+            TariffVersion.status == "published",
+            TariffVersion.effective_from <= at,
+        )
+        .order_by(TariffVersion.effective_from.desc(), TariffVersion.version_no.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+
+
+async def _context_in_one_query(
+    session: AsyncSession, digits: str, now: datetime, *, lock: bool
+) -> SaleContext | None:
+    """The usual case in one statement: an installed meter on an open account (both rows locked when
+    ``lock``), its customer, pending key change and tariff version in force. None when the meter is
+    unknown, not installed or without an open account (the caller then finds out which)."""
+    query = (
+        select(Meter, Account, Customer, MeterKeyChange, TariffVersion)
+        .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
+        .join(Customer, Customer.id == Account.customer_id)
+        .outerjoin(
+            MeterKeyChange, and_(MeterKeyChange.meter_id == Meter.id, MeterKeyChange.status == "pending")
+        )
+        .outerjoin(TariffVersion, TariffVersion.id == _version_in_force_id(now))
+        .where(Meter.meter_no == digits, Meter.status == "installed")
+    )
+    if lock:
+        query = query.with_for_update(of=[Meter, Account])  # type: ignore[list-item]
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    meter, account, customer, pending, version = row
+    return _checked(meter, account, customer, pending, version, now)
+
+
+async def sale_context(session: AsyncSession, meter_number: str, now: datetime, *, lock: bool) -> SaleContext:
+    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not."""
+    digits = normalise_meter_number(meter_number)
+    ctx = await _context_in_one_query(session, digits, now, lock=lock)
+    if ctx is not None:
+        return ctx
+    meter = await _meter_by_number(session, digits, lock=lock)
+    if meter is None:
+        raise VendRefused("unknown_meter", f"No meter numbered {meter_number} is registered.")
+    account = await _open_account(session, meter, lock=lock)
+    pending = await keys.pending_change(session, meter.id)
+    version = None if account is None else await version_in_force(session, account.tariff_id, now)
+    customer = None if account is None else await session.get(Customer, account.customer_id)
+    return _checked(meter, account, customer, pending, version, now)
 
 
 async def plan_purchase(
@@ -286,6 +348,7 @@ async def plan_purchase(
         credit_used,
         month,
         ctx.account.debt_minor,
+        ctx.pending,
     )
 
 
@@ -336,7 +399,7 @@ async def lookup(
             fbe_due_wh=tariff_rules.fbe_allowance_wh(
                 ctx.structure, eligible=ctx.account.fbe_eligible, issued_this_month_wh=fbe_issued
             ),
-            key_change_pending=await keys.pending_change(session, ctx.meter.id) is not None,
+            key_change_pending=ctx.pending is not None,
         )
 
 
@@ -359,10 +422,9 @@ async def _issue_tokens(
     """Key change tokens first (when pending), then the credit token, then free basic electricity."""
     meter = plan.meter
     out: list[TokenOut] = []
-    pending = await keys.pending_change(session, meter.id)
+    pending = plan.pending
     if pending is not None:
-        change_tokens = await keys.tokens_for_pending_change(session, engine, meter)
-        out.extend(change_tokens or [])
+        out.extend(await keys.tokens_for_change(engine, pending, meter))
         await keys.mark_issued(session, pending, actor)
         await session.refresh(meter)
     data = keys.meter_key_data(meter)
@@ -428,45 +490,36 @@ async def _record_failure(
     now: datetime,
     settings: Settings,
 ) -> VendOutcome:
-    try:
-        async with session.begin():
-            existing = await _existing(session, client_key, client_ref)
-            if existing is not None:
-                return await _replay(session, existing, fingerprint)
-            vend = Vend(
-                client_key=client_key,
-                client_ref=client_ref,
-                request_hash=fingerprint,
-                status="failed",
-                failure_code=refusal.code,
-                failure_detail=refusal.detail[:400],
-                channel=request.channel,
-                payment_method=request.payment_method,
-                payment_ref=request.payment_reference,
-                meter_no=normalise_meter_number(request.meter_number),
-                org_unit_id=actor.org_unit_id,
-                operator_name=actor.name,
-                currency=request.currency,
-                tender_minor=request.amount_minor,
-                local_month=local_month(now, settings.zone),
-                created_at=now,
-            )
-            session.add(vend)
-            await session.flush()
-            await audit.record(
-                session,
-                actor,
-                "vend.refused",
-                entity_type="vend",
-                entity_id=vend.id,
-                detail={"ref": client_ref, "code": refusal.code, "meter_no": vend.meter_no},
-            )
-            return VendOutcome(vend=vend)
-    except IntegrityError:
-        async with session.begin():
-            existing = await _existing(session, client_key, client_ref)
-            assert existing is not None
-            return await _replay(session, existing, fingerprint)
+    """Remember the refusal under the caller's reference (in the caller's transaction)."""
+    vend = Vend(
+        client_key=client_key,
+        client_ref=client_ref,
+        request_hash=fingerprint,
+        status="failed",
+        failure_code=refusal.code,
+        failure_detail=refusal.detail[:400],
+        channel=request.channel,
+        payment_method=request.payment_method,
+        payment_ref=request.payment_reference,
+        meter_no=normalise_meter_number(request.meter_number),
+        org_unit_id=actor.org_unit_id,
+        operator_name=actor.name,
+        currency=request.currency,
+        tender_minor=request.amount_minor,
+        local_month=local_month(now, settings.zone),
+        created_at=now,
+    )
+    session.add(vend)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "vend.refused",
+        entity_type="vend",
+        entity_id=vend.id,
+        detail={"ref": client_ref, "code": refusal.code, "meter_no": vend.meter_no},
+    )
+    return VendOutcome(vend=vend)
 
 
 async def purchase(
@@ -479,41 +532,37 @@ async def purchase(
     request: PurchaseRequest,
     now: datetime | None = None,
 ) -> VendOutcome:
-    """Sell electricity exactly once per (caller, reference). See the module docstring."""
+    """Sell electricity exactly once per (caller, reference). See the module docstring.
+
+    One transaction: look the reference up, lock the meter and account, sell (or record the refusal)
+    and commit. A concurrent duplicate that committed after our look-up makes our INSERT of the same
+    (client_key, client_ref) fail on the unique index; the transaction then rolls back (its tokens were
+    never committed, so they never existed) and the stored outcome is replayed.
+    """
     _validate(request, settings)
     now = now or utcnow()
     client_key = client_key_of(actor)
     fingerprint = request.fingerprint()
-    async with session.begin():
-        existing = await _existing(session, client_key, client_ref)
-        if existing is not None:
-            return await _replay(session, existing, fingerprint)
     try:
         async with session.begin():
-            try:
-                plan = await plan_purchase(session, settings, request, now, lock=True)
-            except VendRefused as refusal:
-                failure: VendRefused | None = refusal
-            else:
-                failure = None
-            # Re-check under the meter lock: a concurrent duplicate may have committed meanwhile.
             existing = await _existing(session, client_key, client_ref)
             if existing is not None:
                 return await _replay(session, existing, fingerprint)
-            if failure is None:
-                return await _sell(
-                    session, settings, engine, actor, client_key, client_ref, request, fingerprint, plan, now
+            try:
+                plan = await plan_purchase(session, settings, request, now, lock=True)
+            except VendRefused as refusal:
+                return await _record_failure(
+                    session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
                 )
+            return await _sell(
+                session, settings, engine, actor, client_key, client_ref, request, fingerprint, plan, now
+            )
     except IntegrityError:
         async with session.begin():
             existing = await _existing(session, client_key, client_ref)
             if existing is None:
                 raise
             return await _replay(session, existing, fingerprint)
-    assert failure is not None
-    return await _record_failure(
-        session, actor, client_key, client_ref, request, fingerprint, failure, now, settings
-    )
 
 
 async def _sell(
@@ -586,6 +635,9 @@ async def _sell(
         ledger_transaction_id=posting.id,
         created_at=now,
     )
+    # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
+    # concurrent sales hold them only for the final statements and the commit.
+    vend.receipt_no = await _next_receipt(session, prefix, now, settings)
     session.add(vend)
     await session.flush()
     rows = [
@@ -603,10 +655,6 @@ async def _sell(
         for i, t in enumerate(tokens, start=1)
     ]
     session.add_all(rows)
-    # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
-    # concurrent sales hold them only for the final statements and the commit.
-    vend.receipt_no = await _next_receipt(session, prefix, now, settings)
-    await session.flush()
     await audit.record(
         session,
         actor,

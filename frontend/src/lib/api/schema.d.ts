@@ -2268,6 +2268,8 @@ export interface components {
             operator_name: string;
             org_unit_id: number | null;
             over_short: number | null;
+            refunded_total: number;
+            refunds: components["schemas"]["TenderTotalOut"][];
             sales_count: number;
             station_code: string | null;
             station_name: string | null;
