@@ -69,6 +69,8 @@ def purchase_out(vend: Vend, tokens: list[VendToken], replayed: bool) -> Purchas
         account_number=receipt.get("account_no"),
         currency=vend.currency,
         amount=vend.tender_minor,
+        payment_method=vend.payment_method,
+        operator=vend.operator_name,
         tokens=[
             TokenOutSchema(
                 kind=t.kind,

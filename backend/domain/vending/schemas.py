@@ -55,6 +55,8 @@ class PurchaseOut(msgspec.Struct, kw_only=True):
     account_number: str | None = None
     currency: str
     amount: int
+    payment_method: str
+    operator: str | None = None  # who made the sale (a cashier, or the bank/ATM for the vendor API)
     tokens: list[TokenOutSchema]
     lines: list[ReceiptLine]
     energy_wh: int = 0

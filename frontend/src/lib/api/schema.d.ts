@@ -2142,6 +2142,8 @@ export interface components {
             free_basic_wh: number;
             lines: components["schemas"]["ReceiptLine"][];
             meter_number: string;
+            operator?: string | null;
+            payment_method: string;
             receipt_number: string | null;
             reference: string;
             /** @default false */
