@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from backend.domain.assets.models import Meter
 from backend.domain.audit.models import AuditEvent
 from backend.domain.customers import service
-from backend.domain.customers.models import Account, SearchTerm
+from backend.domain.customers.models import Account, Customer, SearchTerm
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.settings import Settings
 from tests.support.customers import actor_at, add_tariff, sessions, supply_point, unit_id
@@ -68,6 +68,18 @@ async def test_customer_numbers_phones_and_audit(settings: Settings) -> None:
         )
         assert [e.action for e in events] == ["customer.create", "customer.create", "customer.update"]
         assert '"before":{"email":"mary@example.co.ke","phone":"+254712345678"}' in events[2].detail
+
+
+async def test_numbers_taken_over_from_an_older_system_do_not_break_the_series(settings: Settings) -> None:
+    await seed_demo(settings)
+    async with sessions(settings) as maker, maker() as session:
+        clerk = await actor_at(session, "DPL-CEN", "billing_clerk")
+        org = await unit_id(session, "DPL-CEN")
+        async with session.begin():
+            for legacy in ("CW000001", "CZZZZZZZZ", "C0000000X", "C00000041"):
+                session.add(Customer(customer_no=legacy, name=f"Legacy {legacy}", org_unit_id=org))
+        created = await service.create_customer(session, clerk, country_code=CC, name="New After Legacy")
+        assert created.customer_no == "C00000042"
 
 
 async def test_customer_numbers_are_unique_under_concurrency(settings: Settings) -> None:

@@ -75,3 +75,44 @@ def test_admin_drafts_previews_and_publishes_a_block_tariff(page: Any) -> None:
     (version,) = versions["body"]["items"]
     assert version["status"] == "published" and version["published_by"] == "admin"
     assert [b["up_to_kwh"] for b in version["components"]["energy"]["blocks"]] == ["50", None]
+
+
+def test_admin_keeps_the_public_holidays_and_a_clerk_only_reads_them(new_page: Any) -> None:
+    page = new_page()
+    page.goto("/staff/tariffs")
+    login(page, "admin")
+    holidays = page.get_by_test_id("holidays")
+    year = int(page.get_by_test_id("holiday-year").inner_text())
+    expect(holidays.locator(f'[data-testid="holiday-row"][data-day="{year}-12-12"]')).to_contain_text(
+        "Jamhuri Day"
+    )
+
+    page.get_by_test_id("holiday-day").fill("2031-03-03")
+    page.get_by_test_id("holiday-name-input").fill("E2E Founders Day")
+    page.get_by_test_id("holiday-add").click()
+    expect(page.get_by_test_id("holiday-year")).to_have_text("2031")
+    row = holidays.locator('[data-testid="holiday-row"][data-day="2031-03-03"]')
+    expect(row).to_contain_text("E2E Founders Day")
+    expect(row).to_contain_text("Monday")
+
+    page.get_by_test_id("holiday-day").fill("2031-03-03")
+    page.get_by_test_id("holiday-name-input").fill("Twice")
+    page.get_by_test_id("holiday-add").click()
+    expect(page.get_by_test_id("holiday-error")).to_have_text("03 Mar 2031 is already a public holiday.")
+
+    row.get_by_test_id("holiday-edit").click()
+    page.get_by_test_id("holiday-edit-name").fill("E2E Heroes Day")
+    page.get_by_test_id("holiday-save").click()
+    expect(row.get_by_test_id("holiday-name")).to_have_text("E2E Heroes Day")
+
+    clerk = new_page()
+    clerk.goto("/staff/tariffs")
+    login(clerk, "clerk")
+    expect(clerk.get_by_test_id("holiday-table")).to_be_visible()
+    expect(clerk.get_by_test_id("holiday-add-form")).to_have_count(0)
+    expect(clerk.get_by_test_id("holiday-edit")).to_have_count(0)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_test_id("holiday-delete").click()
+    expect(row).to_have_count(0)
+    expect(holidays).to_contain_text("No public holidays recorded for 2031.")

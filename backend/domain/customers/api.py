@@ -90,6 +90,8 @@ def account_out(view: service.AccountView) -> AccountOut:
         closed_at=a.closed_at,
         close_reason=a.close_reason,
         previous_account_id=a.previous_account_id,
+        meter_id=view.meter.id if view.meter else None,
+        meter_no=view.meter.meter_no if view.meter else None,
     )
 
 

@@ -92,6 +92,8 @@ class AccountOut(msgspec.Struct, kw_only=True):
     closed_at: datetime | None
     close_reason: str | None
     previous_account_id: int | None
+    meter_id: int | None  # the meter installed at the supply point (open accounts only)
+    meter_no: str | None
 
 
 class AccountList(msgspec.Struct, kw_only=True):

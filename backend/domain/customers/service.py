@@ -33,6 +33,7 @@ from backend.domain.customers.rules import (
     CUSTOMER_KINDS,
     CUSTOMER_NO_PREFIX,
     LANGUAGES,
+    NUMBER_DIGITS,
     PhoneError,
     build_terms,
     close_problem,
@@ -112,7 +113,20 @@ async def _next_number(session: AsyncSession, column: Any, prefix: str) -> str:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"gridvend:{prefix}".encode())}
         )
-    highest = (await session.execute(select(func.max(column)))).scalar_one_or_none()
+    # Only numbers of our own form count (prefix + 8 digits): numbers taken over from an older
+    # system ("CW000001", "ACC/2019/7") keep their place and never break the series.
+    ours = (
+        await session.execute(
+            select(column)
+            .where(
+                column.like(prefix + "_" * NUMBER_DIGITS),
+                func.length(column) == len(prefix) + NUMBER_DIGITS,
+            )
+            .order_by(column.desc())
+            .limit(50)
+        )
+    ).scalars()
+    highest = next((n for n in ours if n[len(prefix) :].isdigit()), None)
     return next_number(prefix, highest)
 
 
@@ -330,14 +344,21 @@ class AccountView:
     supply_point: SupplyPoint
     tariff: Tariff
     customer: Customer
+    meter: Meter | None = None  # installed at the supply point (open accounts only)
 
 
 async def _account_views(session: AsyncSession, condition: Any, *, order: Any = None) -> list[AccountView]:
     query = (
-        select(Account, SupplyPoint, Tariff, Customer)
+        select(Account, SupplyPoint, Tariff, Customer, Meter)
         .join(SupplyPoint, SupplyPoint.id == Account.supply_point_id)
         .join(Tariff, Tariff.id == Account.tariff_id)
         .join(Customer, Customer.id == Account.customer_id)
+        .outerjoin(
+            Meter,
+            (Meter.supply_point_id == Account.supply_point_id)
+            & (Meter.status == "installed")
+            & (Account.status != "closed"),
+        )
         .where(condition)
         .order_by(order if order is not None else Account.id)
     )

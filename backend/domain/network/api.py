@@ -79,6 +79,8 @@ def _tree_out(item: service.TreeNode) -> TreeNodeOut:
         name=node.name,
         org_unit_id=node.org_unit_id,
         active=node.active,
+        voltage_kv=node.voltage_kv,
+        rating_kva=node.rating_kva,
         supply_points=item.supply_points,
         children=[_tree_out(child) for child in item.children],
     )

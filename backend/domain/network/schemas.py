@@ -62,6 +62,8 @@ class TreeNodeOut(msgspec.Struct, kw_only=True):
     name: str
     org_unit_id: int
     active: bool
+    voltage_kv: Decimal | None
+    rating_kva: int | None
     supply_points: int
     children: list[TreeNodeOut]
 

@@ -12,19 +12,25 @@ export class Resource<T> {
   error = $state<ApiError | null>(null);
 
   readonly #fetch: (signal: AbortSignal) => Promise<T>;
+  #inFlight: AbortController | null = null;
 
   constructor(fetch: (signal: AbortSignal) => Promise<T>) {
     this.#fetch = fetch;
   }
 
-  /** Starts loading; returns a cleanup function that aborts the request. */
+  /**
+   * Starts loading; returns a cleanup function that aborts the request. A new load aborts the one
+   * still in flight, so an older answer (e.g. for the previous filter) never overwrites a newer one.
+   */
   load(): () => void {
+    this.#inFlight?.abort();
     const controller = new AbortController();
+    this.#inFlight = controller;
     this.loading = true;
     this.error = null;
     this.#fetch(controller.signal)
       .then((data) => {
-        this.data = data;
+        if (!controller.signal.aborted) this.data = data;
       })
       .catch((err: unknown) => {
         if (controller.signal.aborted) return;

@@ -1322,6 +1322,8 @@ export interface components {
             debt_minor: number;
             fbe_eligible: boolean;
             id: number;
+            meter_id: number | null;
+            meter_no: string | null;
             opened_at: string | null;
             org_unit_id: number;
             /** @enum {string} */
@@ -2505,7 +2507,9 @@ export interface components {
             kind: "substation" | "feeder" | "transformer";
             name: string;
             org_unit_id: number;
+            rating_kva: number | null;
             supply_points: number;
+            voltage_kv: string | null;
         };
         /** UserCreate */
         UserCreate: {
