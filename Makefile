@@ -84,6 +84,8 @@ e2e: setup system-deps frontend
 
 bench: $(STAMPS)/venv
 	$(BIN)/python bench/sts_bench.py
+	$(BIN)/python bench/customer_search_bench.py
+	$(BIN)/python bench/vend_bench.py
 
 clean:
 	rm -rf $(STAMPS) frontend/dist

@@ -1,6 +1,6 @@
 /** Types and labels of the customers area, derived from the generated OpenAPI schema. */
 import type { Operation, PathsWith, RequestBody, ResponseBody } from '../../../lib/api/client';
-import type { OrgUnit } from '../../../lib/api/types';
+import { changedFields } from '../../../lib/form.svelte';
 
 type Get<P extends PathsWith<'get'>> = ResponseBody<Operation<P, 'get'>>;
 
@@ -63,11 +63,6 @@ export const MATCHED_LABELS: Record<string, string> = {
 /** Who may register and edit customers and run their accounts (the API enforces the same). */
 export function canWrite(roles: readonly string[]): boolean {
   return roles.some((r) => r === 'admin' || r === 'supervisor' || r === 'billing_clerk');
-}
-
-/** Org units that may own customers: regions and stations (not the utility itself). */
-export function owningUnits(units: readonly OrgUnit[]): OrgUnit[] {
-  return units.filter((u) => u.active && (u.kind === 'region' || u.kind === 'station'));
 }
 
 /** Tariffs an account with this payment mode may use (a tariff is for one mode, or for "any"). */
@@ -150,17 +145,7 @@ export function createBody(d: CustomerDraft): CustomerCreate {
 }
 
 /** Only the fields that differ from the customer as loaded (an emptied optional field becomes null). */
-export function changedFields(before: Customer, d: CustomerDraft): CustomerUpdate {
-  const body: CustomerUpdate = {};
-  if (d.name.trim() !== before.name) body.name = d.name.trim();
-  if (d.kind !== before.kind) body.kind = d.kind;
-  if (d.language !== before.language) body.language = d.language;
-  if (d.category !== before.category) body.category = d.category;
-  if (d.org_unit_id && Number(d.org_unit_id) !== before.org_unit_id) body.org_unit_id = Number(d.org_unit_id);
-  if (optional(d.id_number) !== before.id_number) body.id_number = optional(d.id_number);
-  if (optional(d.phone) !== before.phone) body.phone = optional(d.phone);
-  if (optional(d.phone2) !== before.phone2) body.phone2 = optional(d.phone2);
-  if (optional(d.email) !== before.email) body.email = optional(d.email);
-  if (optional(d.postal_address) !== before.postal_address) body.postal_address = optional(d.postal_address);
-  return body;
+export function customerChanges(before: Customer, d: CustomerDraft): CustomerUpdate {
+  const { org_unit_id, ...fields } = createBody(d);
+  return changedFields(before, { ...fields, org_unit_id: org_unit_id ?? undefined });
 }

@@ -1,6 +1,5 @@
 /** Types and helpers of the network area, derived from the generated OpenAPI schema. */
 import { type Operation, type PathsWith, type RequestBody, type ResponseBody } from '../../../lib/api/client';
-import type { OrgUnit } from '../../../lib/api/types';
 
 type Get<P extends PathsWith<'get'>> = ResponseBody<Operation<P, 'get'>>;
 
@@ -29,16 +28,6 @@ export const PARENT_KIND: Record<NodeKind, NodeKind | null> = {
 /** Who may add and change network equipment and supply points (the API enforces the same). */
 export function canWrite(roles: readonly string[]): boolean {
   return roles.some((r) => r === 'admin' || r === 'engineer' || r === 'supervisor');
-}
-
-/** Org units that may own network equipment and supply points: regions and stations. */
-export function owningUnits(units: readonly OrgUnit[]): OrgUnit[] {
-  return units.filter((u) => u.active && (u.kind === 'region' || u.kind === 'station'));
-}
-
-export function unitName(units: readonly OrgUnit[], id: number | null | undefined): string {
-  const unit = units.find((u) => u.id === id);
-  return unit ? `${unit.code} — ${unit.name}` : id == null ? '—' : String(id);
 }
 
 /** Every node of the tree, depth first, with its parent. */
@@ -82,6 +71,11 @@ export function ratingText(node: { voltage_kv: string | null; rating_kva: number
 export function decimalOrNull(text: string): string | null {
   const t = text.trim().replace(',', '.');
   return t === '' ? null : t;
+}
+
+/** The same decimal, however written ("11" and "11.000"); null is the same only as null. */
+export function sameDecimal(a: string | null, b: string | null): boolean {
+  return (a === null ? null : Number(a)) === (b === null ? null : Number(b));
 }
 
 /** A whole number as typed: null when empty, NaN when it is not a whole number. */
