@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.domain.errors import DomainError, RateLimited
@@ -141,3 +142,14 @@ def document_problems(handlers: Iterable[HTTPRouteHandler]) -> None:
     for handler in handlers:
         base = (400,) if handler.opt.get("public") else (400, 401, 403)
         handler.responses = {**problem_responses(*base), **(handler.responses or {})}
+
+
+def example_response(
+    status: int, container: type, description: str, example: Example
+) -> dict[int, ResponseSpec]:
+    """OpenAPI documentation of a success response with a worked example."""
+    return {
+        status: ResponseSpec(
+            data_container=container, description=description, generate_examples=False, examples=[example]
+        )
+    }

@@ -74,3 +74,31 @@ def test_credit_note_of_a_sale_whose_remainder_is_untouched_is_the_exact_reversa
     lines, refund = credit_note_lines(sale, credit_held_minor=20)  # 48 of the 68 were spent since
     assert refund == 10_000 - 48
     assert sum(line.amount_minor for line in lines if line.account is LedgerAccount.CASH) == -(10_000 - 48)
+
+
+def test_the_api_reference_examples_are_valid_requests_and_responses() -> None:
+    """The worked examples in the OpenAPI reference decode into the real request and response types."""
+    import msgspec
+
+    from backend.domain.vending import examples as ex
+    from backend.domain.vending.schemas import (
+        MeterLookupIn,
+        MeterLookupOut,
+        PurchaseIn,
+        PurchaseOut,
+        QuoteOut,
+    )
+
+    for example, shape in (
+        (ex.PURCHASE_REQUEST, PurchaseIn),
+        (ex.LOOKUP_REQUEST, MeterLookupIn),
+        (ex.LOOKUP_RESPONSE, MeterLookupOut),
+        (ex.TRIAL_RESPONSE, QuoteOut),
+        (ex.PURCHASE_RESPONSE, PurchaseOut),
+    ):
+        decoded = msgspec.convert(example.value, shape, strict=False)
+        assert msgspec.to_builtins(decoded) == {
+            k: v
+            for k, v in msgspec.to_builtins(example.value).items()
+            if k in msgspec.structs.asdict(decoded)
+        }

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.vending import cashup, followups, service
+from backend.domain.vending import examples as ex
 from backend.domain.vending.models import Vend, VendRequest, VendToken
 from backend.domain.vending.rules import group_token
 from backend.domain.vending.schemas import (
@@ -31,7 +32,7 @@ from backend.domain.vending.schemas import (
     TokenOutSchema,
 )
 from backend.http.deps import CurrentActor, Db, keystore
-from backend.http.problems import problem_responses
+from backend.http.problems import example_response, problem_responses
 from backend.http.security import allow
 
 VENDORS = (Role.API_CLIENT, Role.AGENT, Role.CASHIER, Role.SUPERVISOR)
@@ -116,11 +117,18 @@ class VendingController(Controller):
         opt=allow(*VENDORS),
         operation_id="meterLookup",
         status_code=200,
+        responses=example_response(
+            200, MeterLookupOut, "The customer and whether the meter can buy", ex.LOOKUP_RESPONSE
+        ),
         summary="Confirm customer: who a meter belongs to and whether it can buy now",
         description="Safe to repeat: `lookup_id` is the caller's own id for this lookup. Nothing is written.",
     )
     async def meter_lookup(
-        self, db: Db, state: State, lookup_id: Reference, data: JSONBody[MeterLookupIn]
+        self,
+        db: Db,
+        state: State,
+        lookup_id: Reference,
+        data: Annotated[MeterLookupIn, Body(examples=[ex.LOOKUP_REQUEST])],
     ) -> MeterLookupOut:
         found = await service.lookup(db, state.settings, data.meter_number)
         return MeterLookupOut(
@@ -145,7 +153,10 @@ class VendingController(Controller):
         opt=allow(*VENDORS),
         operation_id="purchase",
         status_code=201,
-        responses=problem_responses(409, 422, 429),
+        responses={
+            **problem_responses(409, 422, 429),
+            **example_response(201, PurchaseOut, "The sale (200 when it is a replay)", ex.PURCHASE_RESPONSE),
+        },
         summary="Buy electricity: returns the STS tokens and the receipt",
         description=(
             "`reference` is the caller's unique id for this purchase. Sending it again returns the same "
@@ -162,7 +173,7 @@ class VendingController(Controller):
         state: State,
         actor: CurrentActor,
         reference: Reference,
-        data: JSONBody[PurchaseIn],
+        data: Annotated[PurchaseIn, Body(examples=[ex.PURCHASE_REQUEST])],
     ) -> Response[PurchaseOut]:
         # A cashier sells through the staff app only inside an open shift (the cash-up needs it).
         await cashup.require_open_shift(db, actor, reference)
@@ -203,7 +214,10 @@ class VendingController(Controller):
         opt=allow(*VENDORS),
         operation_id="trialPurchase",
         status_code=200,
-        responses=problem_responses(422),
+        responses={
+            **problem_responses(422),
+            **example_response(200, QuoteOut, "The breakdown; nothing issued", ex.TRIAL_RESPONSE),
+        },
         summary="Quote: the full breakdown of a purchase, nothing issued",
     )
     async def trial(
@@ -212,7 +226,7 @@ class VendingController(Controller):
         state: State,
         actor: CurrentActor,
         reference: Reference,
-        data: JSONBody[PurchaseIn],
+        data: Annotated[PurchaseIn, Body(examples=[ex.PURCHASE_REQUEST])],
     ) -> QuoteOut:
         plan = await service.quote(db, state.settings, _request(data, _channel(actor.kind, actor.roles)))
         b = plan.breakdown

@@ -1886,7 +1886,12 @@ export interface components {
             items: components["schemas"]["MeterOut"][];
             total: number;
         };
-        /** MeterLookupIn */
+        /**
+         * MeterLookupIn
+         * @example {
+         *       "meter_number": "04896629906"
+         *     }
+         */
         MeterLookupIn: {
             meter_number: string;
         };
@@ -2109,7 +2114,16 @@ export interface components {
             notices_queued: number;
             version: components["schemas"]["VersionOut"];
         };
-        /** PurchaseIn */
+        /**
+         * PurchaseIn
+         * @example {
+         *       "amount": 50000,
+         *       "currency": "KES",
+         *       "meter_number": "04896629906",
+         *       "payment_method": "bank",
+         *       "payment_reference": "FT26334ABCD"
+         *     }
+         */
         PurchaseIn: {
             /** @description Amount tendered, in minor units (cents) */
             amount: number;
@@ -4376,7 +4390,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The customer and whether the meter can buy */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6657,7 +6671,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Document created, URL follows */
+            /** @description The sale (200 when it is a replay) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -6950,7 +6964,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The breakdown; nothing issued */
             200: {
                 headers: {
                     [name: string]: unknown;
