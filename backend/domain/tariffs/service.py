@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.types import utcnow
@@ -403,20 +403,24 @@ async def publish_version(
     return version, len(recipients)
 
 
-async def version_in_force(session: AsyncSession, tariff_id: int, at: datetime) -> TariffVersion | None:
-    """The latest published version with ``effective_from <= at`` (None if none yet). No transaction."""
+def in_force_query(tariff_id: Any, at: datetime) -> Select[TariffVersion]:
+    """The published version of ``tariff_id`` (a value, or a column to correlate with) in force at
+    ``at``: the latest ``effective_from <= at``; of two published for the same moment, the later one."""
     return (
-        await session.execute(
-            select(TariffVersion)
-            .where(
-                TariffVersion.tariff_id == tariff_id,
-                TariffVersion.status == "published",
-                TariffVersion.effective_from <= at,
-            )
-            .order_by(TariffVersion.effective_from.desc())
-            .limit(1)
+        select(TariffVersion)
+        .where(
+            TariffVersion.tariff_id == tariff_id,
+            TariffVersion.status == "published",
+            TariffVersion.effective_from <= at,
         )
-    ).scalar_one_or_none()
+        .order_by(TariffVersion.effective_from.desc(), TariffVersion.version_no.desc())
+        .limit(1)
+    )
+
+
+async def version_in_force(session: AsyncSession, tariff_id: int, at: datetime) -> TariffVersion | None:
+    """The version in force at ``at`` (None if none yet), see :func:`in_force_query`. No transaction."""
+    return (await session.execute(in_force_query(tariff_id, at))).scalar_one_or_none()
 
 
 async def structure_in_force(session: AsyncSession, tariff_id: int, at: datetime) -> InForce:

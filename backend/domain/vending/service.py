@@ -33,6 +33,7 @@ from backend.domain.ledger import service as ledger
 from backend.domain.network.models import SupplyPoint
 from backend.domain.org.models import OrgUnit
 from backend.domain.tariffs import rules as tariff_rules
+from backend.domain.tariffs import service as tariffs
 from backend.domain.tariffs.models import TariffVersion
 from backend.domain.vending.models import ReceiptCounter, Vend, VendToken
 from backend.domain.vending.rules import (
@@ -146,21 +147,6 @@ async def _replay(session: AsyncSession, vend: Vend, fingerprint: str) -> VendOu
     return VendOutcome(vend=vend, tokens=await tokens_of(session, vend.id), replayed=True)
 
 
-async def version_in_force(session: AsyncSession, tariff_id: int, at: datetime) -> TariffVersion | None:
-    return (
-        await session.execute(
-            select(TariffVersion)
-            .where(
-                TariffVersion.tariff_id == tariff_id,
-                TariffVersion.status == "published",
-                TariffVersion.effective_from <= at,
-            )
-            .order_by(TariffVersion.effective_from.desc(), TariffVersion.version_no.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-
-
 async def _month_totals(session: AsyncSession, account_id: int, month: str) -> tuple[int, int, int, int]:
     """(energy Wh, fixed charges collected, FBE Wh, debt recovered) of the account's sales this month."""
     row = (
@@ -258,16 +244,10 @@ def _checked(
 
 
 def _version_in_force_id(at: datetime) -> Any:
-    """Correlated subquery: the id of the published version of the account's tariff in force at ``at``."""
+    """Correlated subquery: the id of the version of the account's tariff in force at ``at``."""
     return (
-        select(TariffVersion.id)
-        .where(
-            TariffVersion.tariff_id == Account.tariff_id,
-            TariffVersion.status == "published",
-            TariffVersion.effective_from <= at,
-        )
-        .order_by(TariffVersion.effective_from.desc(), TariffVersion.version_no.desc())
-        .limit(1)
+        tariffs.in_force_query(Account.tariff_id, at)
+        .with_only_columns(TariffVersion.id)
         .correlate(Account)
         .scalar_subquery()
     )
@@ -309,7 +289,7 @@ async def sale_context(session: AsyncSession, meter_number: str, now: datetime, 
         raise VendRefused("unknown_meter", f"No meter numbered {meter_number} is registered.")
     account = await _open_account(session, meter, lock=lock)
     pending = await keys.pending_change(session, meter.id)
-    version = None if account is None else await version_in_force(session, account.tariff_id, now)
+    version = None if account is None else await tariffs.version_in_force(session, account.tariff_id, now)
     customer = None if account is None else await session.get(Customer, account.customer_id)
     return _checked(meter, account, customer, pending, version, now)
 
