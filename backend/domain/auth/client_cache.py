@@ -1,8 +1,7 @@
 """A short-lived, per-process memory of API clients, so a busy bank's every call does not read its row.
 
-An entry lives ``ttl_seconds`` (5 s by default): revoking a client in one process (``gridvend
-api-clients revoke`` or another app process) takes effect everywhere within that time; revoking in
-this process forgets the entry at once.
+An entry lives ``ttl_seconds`` (5 s by default): revoking a client (``gridvend api-clients revoke``)
+takes effect in every app process within that time.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +21,6 @@ class KnownClient:
     org_unit_id: int | None
     org_path: str | None
     rate_limit_per_minute: int
-    last_used_at: datetime | None
 
 
 class ApiClientCache:
@@ -46,6 +43,3 @@ class ApiClientCache:
         if len(self._items) > 10_000:
             self._items.clear()
         self._items[prefix] = (self._clock(), client)
-
-    def forget(self, prefix: str) -> None:
-        self._items.pop(prefix, None)

@@ -473,7 +473,6 @@ async def _load_client(session: AsyncSession, prefix: str) -> KnownClient | None
             org_unit_id=client.org_unit_id,
             org_path=unit.path if unit else None,
             rate_limit_per_minute=client.rate_limit_per_minute,
-            last_used_at=now,
         )
 
 
