@@ -108,7 +108,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def run_one(name: str, database_url: str, requests: int, concurrency: int) -> None:
+def run_one(name: str, database_url: str, requests: int, concurrency: int, workers: int = 1) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gv-bench-"))
     numbers, key = asyncio.run(_prepare(database_url, tmp, meters=concurrency))
     port = 18000 + os.getpid() % 1000
@@ -131,6 +131,8 @@ def run_one(name: str, database_url: str, requests: int, concurrency: int) -> No
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         cwd=ROOT,
         env=env,
@@ -180,17 +182,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=800)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--workers", type=int, default=1, help="server processes (uvicorn --workers)")
     args = parser.parse_args()
     if args.only in (None, "sqlite"):
         tmp = tempfile.mkdtemp(prefix="gv-bench-db-")
-        run_one("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db", args.requests, args.concurrency)
+        url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        run_one("sqlite", url, args.requests, args.concurrency, args.workers)
     if args.only in (None, "postgres"):
         from tests.support import postgres
 
         server_url, throwaway = postgres.find_server()
         url = asyncio.run(postgres.create_database(server_url, "gridvend_bench"))
         try:
-            run_one("postgres", url, args.requests, args.concurrency)
+            run_one("postgres", url, args.requests, args.concurrency, args.workers)
         finally:
             asyncio.run(postgres.drop_database(server_url, url))
             if throwaway is not None:
