@@ -180,7 +180,8 @@ async def build(settings: Settings) -> None:
                 NetworkNode(id=1, kind="transformer", code="TX", name="TX", path="/1/", org_unit_id=2)
             )
             session.add(Tariff(id=1, code="DOM", name="Domestic", payment_mode="any", currency="KES"))
-        customers, points, accounts, meters, terms = [], [], [], [], []
+        customers, points, accounts, meters = [], [], [], []
+        terms: list[dict[str, Any]] = []
         for i in range(1, N + 1):
             name = f"{rnd.choice(FIRST)} {rnd.choice(LAST)}"
             customer_no, account_no = format_number("C", i), format_number("A", i)
