@@ -78,6 +78,20 @@ async def test_network_endpoints_and_roles(demo_client: Client) -> None:
     assert refused.status_code == 403
 
 
+async def test_the_utility_profile_for_receipts(demo_client: Client) -> None:
+    assert (await demo_client.get("/api/v1/org-units/utility")).status_code == 401
+    await login(demo_client, "cashier")
+    utility = (await demo_client.get("/api/v1/org-units/utility")).json()
+    units = {u["code"]: u for u in (await demo_client.get("/api/v1/org-units")).json()["items"]}
+    assert utility["timezone"] == "Africa/Nairobi" and utility["currency"] == "KES"
+    assert utility["code"] not in units  # a cashier sees the station, the utility is above it
+    await login(demo_client, "admin")
+    root = next(
+        u for u in (await demo_client.get("/api/v1/org-units")).json()["items"] if u["kind"] == "utility"
+    )
+    assert (utility["name"], utility["code"]) == (root["name"], root["code"])
+
+
 async def test_org_unit_update(demo_client: Client) -> None:
     headers = await login(demo_client, "admin")
     units = (await demo_client.get("/api/v1/org-units")).json()["items"]

@@ -173,3 +173,12 @@ def test_cashier_sells_reprints_and_cashes_up(page: Any, counter: tuple[World, s
     # With the shift closed, the screen asks to open a shift again.
     page.get_by_test_id("tab-sell").click()
     expect(page.get_by_test_id("open-shift")).to_be_visible()
+
+    # A reprint outside any shift still names the utility (from its profile) and who sold.
+    page.get_by_test_id("tab-reprint").click()
+    page.get_by_test_id("reprint-number").fill(number)
+    page.get_by_test_id("reprint").click()
+    again = page.get_by_test_id("reprint-view")
+    expect(again.get_by_test_id("receipt-utility")).to_contain_text("World utility")
+    expect(again.get_by_test_id("receipt-sold-by")).not_to_have_text("—")
+    expect(again).to_contain_text("Paid by")

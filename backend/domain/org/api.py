@@ -6,15 +6,23 @@ from typing import cast
 
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from backend.domain.auth.rules import STAFF_ROLES, Role
 from backend.domain.org import service
 from backend.domain.org.models import OrgUnit
-from backend.domain.org.schemas import OrgKind, OrgUnitCreate, OrgUnitList, OrgUnitOut, OrgUnitUpdate
+from backend.domain.org.schemas import (
+    OrgKind,
+    OrgUnitCreate,
+    OrgUnitList,
+    OrgUnitOut,
+    OrgUnitUpdate,
+    UtilityOut,
+)
 from backend.http.deps import CurrentActor, Db
 from backend.http.problems import problem_responses
-from backend.http.security import allow
+from backend.http.security import SIGNED_IN, allow
 
 
 def _out(unit: OrgUnit) -> OrgUnitOut:
@@ -41,6 +49,22 @@ class OrgUnitController(Controller):
     )
     async def list_units(self, db: Db, actor: CurrentActor) -> OrgUnitList:
         return OrgUnitList(items=[_out(u) for u in await service.list_units(db, actor)])
+
+    @get(
+        "/utility",
+        opt=SIGNED_IN,
+        operation_id="getUtility",
+        summary="The utility: its name, time zone and currency (for receipts and reports)",
+    )
+    async def utility(self, db: Db, state: State, actor: CurrentActor) -> UtilityOut:
+        unit = await service.utility_of(db, actor)
+        return UtilityOut(
+            name=unit.name if unit else None,
+            code=unit.code if unit else None,
+            address=unit.address if unit else None,
+            timezone=state.settings.timezone,
+            currency=state.settings.currency,
+        )
 
     @post("/", opt=allow(Role.ADMIN), operation_id="createOrgUnit", summary="Add a region or station")
     async def create_unit(self, db: Db, actor: CurrentActor, data: JSONBody[OrgUnitCreate]) -> OrgUnitOut:

@@ -43,3 +43,13 @@ class OrgUnitUpdate(msgspec.Struct, kw_only=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = msgspec.UNSET
     address: Annotated[str, msgspec.Meta(max_length=400)] | msgspec.UnsetType | None = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class UtilityOut(msgspec.Struct, kw_only=True):
+    """What receipts and reports print about the utility."""
+
+    name: str | None
+    code: str | None
+    address: str | None
+    timezone: str  # IANA zone of the utility's days (GRIDVEND_TIMEZONE)
+    currency: str

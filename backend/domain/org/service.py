@@ -30,6 +30,15 @@ async def get_unit_by_code(session: AsyncSession, code: str) -> OrgUnit:
     return unit
 
 
+async def utility_of(session: AsyncSession, actor: Actor) -> OrgUnit | None:
+    """The utility at the root of the actor's part of the organisation (the first utility for a
+    caller without one, such as a bank's API client). No transaction."""
+    root_id = next((int(part) for part in (actor.org_path or "").split("/") if part), None)
+    query = select(OrgUnit).where(OrgUnit.kind == "utility")
+    query = query.where(OrgUnit.id == root_id) if root_id is not None else query.order_by(OrgUnit.id).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def list_units(session: AsyncSession, actor: Actor) -> list[OrgUnit]:
     if actor.org_path is None:
         return []

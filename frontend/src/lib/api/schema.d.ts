@@ -754,6 +754,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/org-units/utility": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The utility: its name, time zone and currency (for receipts and reports) */
+        get: operations["getUtility"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/org-units/{unit_id}": {
         parameters: {
             query?: never;
@@ -2550,6 +2567,14 @@ export interface components {
             org_unit: components["schemas"]["OrgUnitRef"] | null;
             roles: string[];
             username: string;
+        };
+        /** UtilityOut */
+        UtilityOut: {
+            address: string | null;
+            code: string | null;
+            currency: string;
+            name: string | null;
+            timezone: string;
         };
         /** VendingKeyList */
         VendingKeyList: {
@@ -6066,6 +6091,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrgUnitOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUtility: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UtilityOut"];
                 };
             };
             /** @description Bad request */
