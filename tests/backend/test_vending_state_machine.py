@@ -1,7 +1,8 @@
 """A hypothesis state machine over the vending service: purchases, retries, reprints, reversal
-requests and bursts of concurrent duplicates, interleaved at random. After every step: the ledger
-balances, customer balances match their entries, no reference has two sales, every sale has its
-tokens, and the customer's meter accepts every new token in the order it was issued."""
+requests, a supervisor's credit notes and bursts of concurrent duplicates, interleaved at random.
+After every step: the ledger balances, customer balances match their entries (and a credit note never
+takes back credit the customer has spent), no reference has two sales, every sale has its tokens, and
+the customer's meter accepts every new token in the order it was issued."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.domain.actor import Actor
 from backend.domain.errors import Conflict, NotFound
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.service import keystore_for
@@ -49,6 +51,7 @@ def machine_for(database_url: str, tmp: Path) -> type[RuleBasedStateMachine]:
             self.outcomes: dict[str, tuple[int, list[str]]] = {}  # ref -> (vend id, tokens)
             self.refused: set[str] = set()
             self.entered: set[str] = set()
+            self.credited: set[str] = set()
 
         def run(self, coro: Any) -> Any:
             return self.loop.run_until_complete(coro)
@@ -151,7 +154,43 @@ def machine_for(database_url: str, tmp: Path) -> type[RuleBasedStateMachine]:
                 done = self.run(reverse())
             except Conflict:
                 return  # a refused sale has nothing to reverse
-            assert done.request.status == "pending_approval"  # never a deletion
+            # Never a deletion: a request waits for a supervisor (or replays the decision made).
+            assert done.request.status == ("approved" if ref in self.credited else "pending_approval")
+
+        @rule(ref=REFS)
+        def credit_note_approved(self, ref: str) -> None:
+            supervisor = Actor(
+                kind="user",
+                id=90_000,
+                name="supervisor",
+                roles=frozenset({"supervisor"}),
+                org_unit_id=self.world.org_unit_id,
+                org_path=f"/{self.world.org_unit_id}/",
+            )
+
+            async def approve() -> str | None:
+                # The cashier asks (or has asked) for the reversal; the supervisor approves it.
+                async with self.maker() as session:
+                    try:
+                        asked = await followups.request_reversal(
+                            session, self.world.cashier, ref, f"rv-{ref}", "test"
+                        )
+                    except (NotFound, Conflict):
+                        return None  # never sold, or refused: nothing to credit
+                async with self.maker() as session:
+                    try:
+                        decided = await followups.decide_credit_note(
+                            session, supervisor, asked.request.id, approve=True
+                        )
+                    except Conflict:
+                        return "already decided"
+                return decided.status
+
+            status = self.run(approve())
+            assert status in (None, "approved", "already decided")
+            if status == "approved":
+                assert ref not in self.credited
+                self.credited.add(ref)
 
         @invariant()
         def books_balance_and_every_sale_is_whole(self) -> None:
