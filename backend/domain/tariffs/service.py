@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.types import utcnow
@@ -403,9 +403,10 @@ async def publish_version(
     return version, len(recipients)
 
 
-def in_force_query(tariff_id: Any, at: datetime) -> Select[TariffVersion]:
+def in_force_query(tariff_id: Any, at: datetime | BindParameter[Any]) -> Select[TariffVersion]:
     """The published version of ``tariff_id`` (a value, or a column to correlate with) in force at
-    ``at``: the latest ``effective_from <= at``; of two published for the same moment, the later one."""
+    ``at`` (a moment, or a parameter bound later): the latest ``effective_from <= at``; of two published
+    for the same moment, the later one."""
     return (
         select(TariffVersion)
         .where(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,12 +122,12 @@ def _validate(request: PurchaseRequest, settings: Settings) -> None:
         raise InvalidInput("A meter number has 11 or 13 digits, as printed on the meter.")
 
 
+# The sale's hottest statements are built once (their parameters are bound per call).
+_EXISTING = select(Vend).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
+
+
 async def _existing(session: AsyncSession, client_key: str, client_ref: str) -> Vend | None:
-    return (
-        await session.execute(
-            select(Vend).where(Vend.client_key == client_key, Vend.client_ref == client_ref)
-        )
-    ).scalar_one_or_none()
+    return (await session.execute(_EXISTING, {"key": client_key, "ref": client_ref})).scalar_one_or_none()
 
 
 async def tokens_of(session: AsyncSession, vend_id: int) -> list[VendToken]:
@@ -147,18 +147,21 @@ async def _replay(session: AsyncSession, vend: Vend, fingerprint: str) -> VendOu
     return VendOutcome(vend=vend, tokens=await tokens_of(session, vend.id), replayed=True)
 
 
+_MONTH_TOTALS = select(
+    func.coalesce(func.sum(Vend.energy_wh), 0),
+    func.coalesce(func.sum(Vend.fixed_minor), 0),
+    func.coalesce(func.sum(Vend.fbe_wh), 0),
+    func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
+).where(
+    Vend.account_id == bindparam("account_id"),
+    Vend.local_month == bindparam("month"),
+    Vend.status == "success",
+)
+
+
 async def _month_totals(session: AsyncSession, account_id: int, month: str) -> tuple[int, int, int, int]:
     """(energy Wh, fixed charges collected, FBE Wh, debt recovered) of the account's sales this month."""
-    row = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(Vend.energy_wh), 0),
-                func.coalesce(func.sum(Vend.fixed_minor), 0),
-                func.coalesce(func.sum(Vend.fbe_wh), 0),
-                func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
-            ).where(Vend.account_id == account_id, Vend.local_month == month, Vend.status == "success")
-        )
-    ).one()
+    row = (await session.execute(_MONTH_TOTALS, {"account_id": account_id, "month": month})).one()
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
@@ -243,14 +246,29 @@ def _checked(
     )
 
 
-def _version_in_force_id(at: datetime) -> Any:
-    """Correlated subquery: the id of the version of the account's tariff in force at ``at``."""
-    return (
-        tariffs.in_force_query(Account.tariff_id, at)
+def _context_query(*, lock: bool) -> Any:
+    """The meter, its open account (both locked when ``lock``), the customer, the pending key change and
+    the id of the account's tariff version in force at the bound moment ``at``."""
+    in_force_id = (
+        tariffs.in_force_query(Account.tariff_id, bindparam("at"))
         .with_only_columns(TariffVersion.id)
         .correlate(Account)
         .scalar_subquery()
     )
+    query = (
+        select(Meter, Account, Customer, MeterKeyChange, TariffVersion)
+        .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
+        .join(Customer, Customer.id == Account.customer_id)
+        .outerjoin(
+            MeterKeyChange, and_(MeterKeyChange.meter_id == Meter.id, MeterKeyChange.status == "pending")
+        )
+        .outerjoin(TariffVersion, TariffVersion.id == in_force_id)
+        .where(Meter.meter_no == bindparam("digits"), Meter.status == "installed")
+    )
+    return query.with_for_update(of=[Meter, Account]) if lock else query
+
+
+_CONTEXT_QUERIES = {lock: _context_query(lock=lock) for lock in (False, True)}
 
 
 async def _context_in_one_query(
@@ -259,19 +277,7 @@ async def _context_in_one_query(
     """The usual case in one statement: an installed meter on an open account (both rows locked when
     ``lock``), its customer, pending key change and tariff version in force. None when the meter is
     unknown, not installed or without an open account (the caller then finds out which)."""
-    query = (
-        select(Meter, Account, Customer, MeterKeyChange, TariffVersion)
-        .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
-        .join(Customer, Customer.id == Account.customer_id)
-        .outerjoin(
-            MeterKeyChange, and_(MeterKeyChange.meter_id == Meter.id, MeterKeyChange.status == "pending")
-        )
-        .outerjoin(TariffVersion, TariffVersion.id == _version_in_force_id(now))
-        .where(Meter.meter_no == digits, Meter.status == "installed")
-    )
-    if lock:
-        query = query.with_for_update(of=[Meter, Account])  # type: ignore[list-item]
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_CONTEXT_QUERIES[lock], {"digits": digits, "at": now})).first()
     if row is None:
         return None
     meter, account, customer, pending, version = row
