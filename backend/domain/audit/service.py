@@ -23,11 +23,12 @@ from backend.domain.audit.rules import (
 from backend.domain.org.models import OrgUnit
 
 _HEAD_ID = 1
+_LOCK_HEAD = select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
 
 
 async def _locked_head(session: AsyncSession) -> AuditHead:
     """Lock the chain's head row (created on first use; two first writers cannot both create it)."""
-    query = select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
+    query = _LOCK_HEAD
     head = (await session.execute(query)).scalar_one_or_none()
     if head is None:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

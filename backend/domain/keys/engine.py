@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import sts
@@ -148,15 +148,16 @@ class VendingKeyLookup(Protocol):
     async def __call__(self, sgc: int, krn: int, kt: int) -> StoredVendingKey | None: ...
 
 
+_FIND_KEY = select(VendingKey).where(
+    VendingKey.sgc == bindparam("sgc"), VendingKey.krn == bindparam("krn"), VendingKey.kt == bindparam("kt")
+)
+
+
 def database_lookup(session: AsyncSession) -> VendingKeyLookup:
     """Find vending keys with ``session`` (inside the caller's transaction)."""
 
     async def find(sgc: int, krn: int, kt: int) -> StoredVendingKey | None:
-        row = (
-            await session.execute(
-                select(VendingKey).where(VendingKey.sgc == sgc, VendingKey.krn == krn, VendingKey.kt == kt)
-            )
-        ).scalar_one_or_none()
+        row = (await session.execute(_FIND_KEY, {"sgc": sgc, "krn": krn, "kt": kt})).scalar_one_or_none()
         return None if row is None else StoredVendingKey.from_row(row)
 
     return find

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.actor import Actor
@@ -12,6 +12,16 @@ from backend.domain.customers.models import Account
 from backend.domain.errors import Conflict
 from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
 from backend.domain.ledger.rules import Line, check_balanced, reversal_of, subledger_deltas
+
+_MOVE_BALANCES = (
+    update(Account)
+    .where(Account.id == bindparam("account"))
+    .values(
+        credit_minor=Account.credit_minor + bindparam("credit_delta"),
+        debt_minor=Account.debt_minor + bindparam("debt_delta"),
+    )
+    .returning(Account.credit_minor, Account.debt_minor)
+)
 
 
 async def post(
@@ -57,12 +67,7 @@ async def post(
         if credit_delta == 0 and debt_delta == 0:
             continue
         result = await session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(
-                credit_minor=Account.credit_minor + credit_delta, debt_minor=Account.debt_minor + debt_delta
-            )
-            .returning(Account.credit_minor, Account.debt_minor)
+            _MOVE_BALANCES, {"account": account_id, "credit_delta": credit_delta, "debt_delta": debt_delta}
         )
         if result.first() is None:
             raise Conflict(f"Customer account {account_id} does not exist.")

@@ -389,16 +389,25 @@ async def lookup(
         )
 
 
-async def _next_receipt(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> str:
+def _receipt_counter_upsert(dialect: str) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    key = f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(ReceiptCounter).values(key=key, last=1)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(ReceiptCounter).values(key=bindparam("counter"), last=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[ReceiptCounter.key], set_={"last": ReceiptCounter.last + 1}
     )
-    seq = (await session.execute(stmt.returning(ReceiptCounter.last))).scalar_one()
+    return stmt.returning(ReceiptCounter.last)
+
+
+_RECEIPT_UPSERTS = {dialect: _receipt_counter_upsert(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+async def _next_receipt(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> str:
+    """The next receipt number of the station and local day (one atomic upsert of its counter)."""
+    key = f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"
+    stmt = _RECEIPT_UPSERTS[session.get_bind().dialect.name]
+    seq = (await session.execute(stmt, {"counter": key})).scalar_one()
     return receipt_number(prefix, now, settings.zone, int(seq))
 
 
