@@ -180,10 +180,10 @@ async def _key_change_first(
     pending = await keys.pending_change(session, meter.id)
     if pending is None:
         return []
-    out = await keys.tokens_for_pending_change(session, engine, meter) or []
+    out = await keys.tokens_for_change(engine, pending, meter)
     await keys.mark_issued(session, pending, actor)
     await session.refresh(meter)
-    return list(out)
+    return out
 
 
 async def _make_tokens(
