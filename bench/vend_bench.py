@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -81,26 +82,119 @@ async def _prepare(database_url: str, tmp: Path, meters: int) -> tuple[list[str]
     return numbers, key
 
 
-async def _load(url: str, make: Any, requests: int, concurrency: int) -> tuple[float, list[float], int]:
+class _Connection:
+    """One keep-alive HTTP/1.1 connection with pre-encoded requests: a lean load generator, so that
+    the client takes little of the CPU the server under test needs (httpx costs ~1 ms per request)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def send(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+def _request(method: str, path: str, body: Any | None, headers: dict[str, str]) -> bytes:
+    payload = b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench", f"Content-Length: {len(payload)}"]
+    if body is not None:
+        lines.append("Content-Type: application/json")
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+async def _load(
+    port: int, make: Any, requests: int, concurrency: int, offered_rate: float | None = None
+) -> tuple[float, list[float], int]:
+    """Send ``requests`` over ``concurrency`` connections: as fast as answers come back (closed loop,
+    the throughput), or paced to ``offered_rate`` requests/s in all (the latency at that load, timed
+    from when each request was due, so a slow answer cannot hide the queue behind it)."""
     latencies: list[float] = []
     failures = 0
     counter = iter(range(requests))
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    start = time.perf_counter()
 
-        async def worker() -> None:
-            nonlocal failures
+    async def worker() -> None:
+        nonlocal failures
+        connection = _Connection(*await asyncio.open_connection("127.0.0.1", port))
+        try:
             for i in counter:
-                method, path, kwargs = make(i)
-                started = time.perf_counter()
-                response = await client.request(method, path, **kwargs)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code >= 400:
+                request = make(i)
+                due = time.perf_counter()
+                if offered_rate is not None:
+                    due = start + i / offered_rate
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                status = await connection.send(request)
+                latencies.append(time.perf_counter() - due)
+                if status >= 400:
                     failures += 1
+        finally:
+            connection.writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
     return requests / elapsed, latencies, failures
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [pid]
+    if children.exists():
+        for child in children.read_text().split():
+            found += _process_tree(int(child))
+    return found
+
+
+def _database_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class _CpuMeter:
+    """CPU time used by the server, the database server and this load generator over a phase."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def read(self) -> tuple[float, float, float]:
+        server = sum(_cpu_seconds(pid) for pid in _process_tree(self.server_pid))
+        database = sum(_cpu_seconds(pid) for pid in _database_pids())
+        return server, database, time.process_time()
+
+    def per_request(self, before: tuple[float, float, float], requests: int) -> str:
+        after = self.read()
+        server, database, client = (1000 * (b - a) / requests for a, b in zip(before, after, strict=True))
+        return (
+            f"CPU per request: server {server:5.2f} ms, database {database:5.2f} ms, client {client:4.2f} ms"
+        )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -148,30 +242,44 @@ def run_one(name: str, database_url: str, requests: int, concurrency: int, worke
             time.sleep(0.2)
         auth = {"Authorization": f"Bearer {key}"}
 
-        def purchase(i: int) -> tuple[str, str, dict[str, Any]]:
+        def purchase(i: int) -> bytes:
             body = {
                 "meter_number": numbers[i % len(numbers)],
                 "amount": 30_000,
                 "currency": "KES",
                 "payment_method": "bank",
             }
-            return "POST", f"/api/v1/purchases/bench-{i}", {"json": body, "headers": auth}
+            return _request("POST", f"/api/v1/purchases/bench-{i}", body, auth)
 
-        def baseline(_: int) -> tuple[str, str, dict[str, Any]]:
-            return "POST", "/bench/baseline", {}
+        baseline_request = _request("POST", "/bench/baseline", None, {})
 
-        asyncio.run(_load(url, baseline, concurrency * 2, concurrency))  # warm up
-        base_rate, base_lat, base_fail = asyncio.run(_load(url, baseline, requests, concurrency))
-        rate, lat, fail = asyncio.run(_load(url, purchase, requests, concurrency))
-        print(
-            f"{name:<10} baseline  {base_rate:8.1f} req/s  p50 {_pct(base_lat, 0.5):7.1f} ms  "
-            f"p99 {_pct(base_lat, 0.99):7.1f} ms  errors {base_fail}"
-        )
-        print(
-            f"{name:<10} purchase  {rate:8.1f} req/s  p50 {_pct(lat, 0.5):7.1f} ms  "
-            f"p99 {_pct(lat, 0.99):7.1f} ms  errors {fail}"
-        )
+        def baseline(_: int) -> bytes:
+            return baseline_request
+
+        def report(label: str, rate: float, latencies: list[float], failures: int, cpu: str) -> None:
+            print(
+                f"{name:<10} {label:<22} {rate:8.1f} req/s  p50 {_pct(latencies, 0.5):7.1f} ms  "
+                f"p99 {_pct(latencies, 0.99):7.1f} ms  errors {failures}  {cpu}"
+            )
+
+        meter = _CpuMeter(server.pid)
+        asyncio.run(_load(port, baseline, concurrency * 2, concurrency))  # warm up
+        before = meter.read()
+        base_rate, base_lat, base_fail = asyncio.run(_load(port, baseline, requests, concurrency))
+        report("baseline", base_rate, base_lat, base_fail, meter.per_request(before, requests))
+        before = meter.read()
+        rate, lat, fail = asyncio.run(_load(port, purchase, requests, concurrency))
+        report("purchase", rate, lat, fail, meter.per_request(before, requests))
         print(f"{name:<10} ratio purchase/baseline = {rate / base_rate:.2f}  (goal >= 0.50)")
+        # Closed-loop latency at saturation is mostly the queue (Little's law: 32 in flight / rate).
+        # The latency a client sees at an ordinary load is measured with the requests paced to half
+        # the purchase rate just measured (the server then half busy).
+        paced = rate / 2
+        before = meter.read()
+        _, lat, fail = asyncio.run(
+            _load(port, lambda i: purchase(requests + i), requests // 2, concurrency, offered_rate=paced)
+        )
+        report(f"purchase paced {paced:.0f}/s", paced, lat, fail, meter.per_request(before, requests // 2))
     finally:
         server.terminate()
         server.wait(timeout=10)

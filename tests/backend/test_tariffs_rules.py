@@ -298,3 +298,26 @@ def test_structure_round_trips_with_decimal_strings() -> None:
     text = r.encode_structure(LIFELINE_S)
     assert '"rate":"18.50"' in text
     assert r.parse_structure(text) == LIFELINE_S
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=60),
+    st.integers(min_value=-5, max_value=20_000),
+    st.sampled_from([1, 100]),
+)
+def test_the_energy_search_finds_the_most_steps_the_budget_buys(
+    increments: list[int], budget: int, step: int
+) -> None:
+    # Any non-decreasing price curve (flat stretches, jumps, falls in rate): the galloping search
+    # must agree with counting step by step.
+    prices = [sum(increments[: i + 1]) for i in range(len(increments))]
+
+    def cost_of(wh: int) -> int:
+        steps = wh // step
+        return prices[steps] if steps < len(prices) else prices[-1] + (steps - len(prices) + 1) * 1000
+
+    expected = 0
+    if budget >= 0 and cost_of(0) <= budget:
+        while cost_of((expected + 1) * step) <= budget:
+            expected += 1
+    assert r._max_wh(cost_of, budget, step) == expected * step

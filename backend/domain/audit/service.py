@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.prepared import Prepared, detached, insert_row
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.audit.models import AuditEvent, AuditHead
@@ -23,20 +24,27 @@ from backend.domain.audit.rules import (
 from backend.domain.org.models import OrgUnit
 
 _HEAD_ID = 1
-_LOCK_HEAD = select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
+# Every audited change runs these three: they are prepared once (see backend.db.prepared).
+_LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update())
+_INSERT_EVENT = insert_row(AuditEvent)
+_MOVE_HEAD = Prepared(
+    update(AuditHead)
+    .where(AuditHead.id == _HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
-async def _locked_head(session: AsyncSession) -> AuditHead:
-    """Lock the chain's head row (created on first use; two first writers cannot both create it)."""
-    query = _LOCK_HEAD
-    head = (await session.execute(query)).scalar_one_or_none()
+async def _locked_head(session: AsyncSession) -> tuple[int, str]:
+    """Lock the chain's head row (created on first use; two first writers cannot both create it) and
+    return its (seq, hash)."""
+    head = await _LOCK_HEAD.first(session)
     if head is None:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         await session.execute(
-            insert(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
+            insert_(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
         )
-        head = (await session.execute(query)).scalar_one()
-    return head
+        head = await _LOCK_HEAD.one(session)
+    return int(head[0]), str(head[1])
 
 
 async def record(
@@ -49,10 +57,12 @@ async def record(
     detail: Mapping[str, Any] | None = None,
     org_unit_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction (it commits or rolls back with it)."""
-    head = await _locked_head(session)
+    """Append one event to the chain, in the caller's transaction (it commits or rolls back with it).
+
+    Returns the event as written (a detached instance)."""
+    head_seq, head_hash = await _locked_head(session)
     at = utcnow()
-    seq = head.seq + 1
+    seq = head_seq + 1
     fields: dict[str, Any] = {
         "seq": seq,
         "at": at,
@@ -67,13 +77,11 @@ async def record(
         "request_id": actor.request_id,
         "detail": canonical_detail(detail or {}),
     }
-    digest = chain_hash(head.hash, **fields)
-    event = AuditEvent(**fields, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq = seq
-    head.hash = digest
-    await session.flush()
-    return event
+    digest = chain_hash(head_hash, **fields)
+    row = {**fields, "prev_hash": head_hash, "hash": digest}
+    await _INSERT_EVENT.rows(session, row)
+    await _MOVE_HEAD.rows(session, {"new_seq": seq, "new_hash": digest})
+    return detached(AuditEvent, row)
 
 
 async def _records(session: AsyncSession, batch: int = 1000) -> AsyncIterator[ChainRecord]:

@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import sts
+from backend.db.prepared import Prepared
 from backend.db.types import utcnow
 from backend.domain.errors import DomainError, InvalidInput
 from backend.domain.keys.keystore import KeyStore, WrappedKey
@@ -81,16 +82,6 @@ class StoredVendingKey:
     status: str
     expires_at: datetime | None
     wrapped: WrappedKey
-
-    @classmethod
-    def from_row(cls, row: VendingKey) -> StoredVendingKey:
-        return cls(
-            id=row.id,
-            binding=KeyBinding(row.sgc, row.krn, row.kt, row.dkga, row.base_date),
-            status=row.status,
-            expires_at=row.expires_at,
-            wrapped=WrappedKey(row.key_nonce, row.key_ciphertext, row.master_key_id),
-        )
 
 
 class TokenEngine(Protocol):
@@ -148,8 +139,22 @@ class VendingKeyLookup(Protocol):
     async def __call__(self, sgc: int, krn: int, kt: int) -> StoredVendingKey | None: ...
 
 
-_FIND_KEY = select(VendingKey).where(
-    VendingKey.sgc == bindparam("sgc"), VendingKey.krn == bindparam("krn"), VendingKey.kt == bindparam("kt")
+# Run for every token: prepared once (see backend.db.prepared).
+_FIND_KEY = Prepared(
+    select(
+        VendingKey.id,
+        VendingKey.dkga,
+        VendingKey.base_date,
+        VendingKey.status,
+        VendingKey.expires_at,
+        VendingKey.key_nonce,
+        VendingKey.key_ciphertext,
+        VendingKey.master_key_id,
+    ).where(
+        VendingKey.sgc == bindparam("sgc"),
+        VendingKey.krn == bindparam("krn"),
+        VendingKey.kt == bindparam("kt"),
+    )
 )
 
 
@@ -157,8 +162,17 @@ def database_lookup(session: AsyncSession) -> VendingKeyLookup:
     """Find vending keys with ``session`` (inside the caller's transaction)."""
 
     async def find(sgc: int, krn: int, kt: int) -> StoredVendingKey | None:
-        row = (await session.execute(_FIND_KEY, {"sgc": sgc, "krn": krn, "kt": kt})).scalar_one_or_none()
-        return None if row is None else StoredVendingKey.from_row(row)
+        row = await _FIND_KEY.first(session, {"sgc": sgc, "krn": krn, "kt": kt})
+        if row is None:
+            return None
+        key_id, dkga, base_date, status, expires_at, nonce, ciphertext, master_key_id = row
+        return StoredVendingKey(
+            id=key_id,
+            binding=KeyBinding(sgc, krn, kt, dkga, base_date),
+            status=status,
+            expires_at=expires_at,
+            wrapped=WrappedKey(nonce, ciphertext, master_key_id),
+        )
 
     return find
 

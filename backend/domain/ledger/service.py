@@ -6,14 +6,21 @@ from collections.abc import Sequence
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
+from backend.db.prepared import Prepared, detached, insert_row
+from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.customers.models import Account
 from backend.domain.errors import Conflict
 from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
 from backend.domain.ledger.rules import Line, check_balanced, reversal_of, subledger_deltas
 
-_MOVE_BALANCES = (
+# Every sale posts: these are prepared once (see backend.db.prepared).
+_INSERT_TRANSACTION = insert_row(LedgerTransaction)
+_INSERT_ENTRY = insert_row(LedgerEntry, returning_id=False)
+_MOVE_BALANCES = Prepared(
     update(Account)
     .where(Account.id == bindparam("account"))
     .values(
@@ -42,37 +49,50 @@ async def post(
     a customer spend credit they do not have.
     """
     kept = check_balanced(lines)
-    txn = LedgerTransaction(
-        kind=kind,
-        reference=reference,
-        description=description[:300],
-        reverses_id=reverses_id,
-        org_unit_id=org_unit_id,
-        actor_name=actor.name,
-    )
-    session.add(txn)
-    await session.flush()
-    session.add_all(
-        LedgerEntry(
-            transaction_id=txn.id,
-            account=line.account.value,
-            amount_minor=line.amount_minor,
-            currency=line.currency,
-            customer_account_id=line.customer_account_id,
-            memo=line.memo,
-        )
-        for line in kept
+    values = {
+        "at": utcnow(),
+        "kind": kind,
+        "reference": reference,
+        "description": description[:300],
+        "reverses_id": reverses_id,
+        "org_unit_id": org_unit_id,
+        "actor_name": actor.name,
+    }
+    transaction_id = int(await _INSERT_TRANSACTION.scalar(session, values))
+    await _INSERT_ENTRY.execute_many(
+        session,
+        [
+            {
+                "transaction_id": transaction_id,
+                "account": line.account.value,
+                "amount_minor": line.amount_minor,
+                "currency": line.currency,
+                "customer_account_id": line.customer_account_id,
+                "memo": line.memo,
+            }
+            for line in kept
+        ],
     )
     for account_id, (credit_delta, debt_delta) in sorted(subledger_deltas(kept).items()):
         if credit_delta == 0 and debt_delta == 0:
             continue
-        result = await session.execute(
-            _MOVE_BALANCES, {"account": account_id, "credit_delta": credit_delta, "debt_delta": debt_delta}
+        balances = await _MOVE_BALANCES.first(
+            session, {"account": account_id, "credit_delta": credit_delta, "debt_delta": debt_delta}
         )
-        if result.first() is None:
+        if balances is None:
             raise Conflict(f"Customer account {account_id} does not exist.")
-    await session.flush()
-    return txn
+        _refresh_loaded_account(session, account_id, *balances)
+    return detached(LedgerTransaction, {"id": transaction_id, **values})
+
+
+def _refresh_loaded_account(
+    session: AsyncSession, account_id: int, credit_minor: int, debt_minor: int
+) -> None:
+    """Keep an Account the session has already loaded in step with the balances just written."""
+    loaded = session.identity_map.get(identity_key(Account, account_id))
+    if loaded is not None:
+        set_committed_value(loaded, "credit_minor", credit_minor)
+        set_committed_value(loaded, "debt_minor", debt_minor)
 
 
 async def lines_of(session: AsyncSession, transaction_id: int) -> list[Line]:

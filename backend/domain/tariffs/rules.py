@@ -514,16 +514,32 @@ def _net(lines: Sequence[Line]) -> int:
 
 
 def _max_wh(cost_of: Callable[[int], int], budget: int, step: int) -> int:
-    """Largest multiple of ``step`` whose cost (non-decreasing in Wh) is within ``budget``."""
+    """Largest multiple of ``step`` whose cost (non-decreasing in Wh) is within ``budget``.
+
+    The search starts from what the budget buys at the first step's price, which is exact or close
+    for a flat tariff and the first block, and gallops from there: a sale costs a handful of price
+    evaluations instead of two binary searches from zero.
+    """
     if budget < 0 or cost_of(0) > budget:
         return 0
-    high = 1
-    while cost_of(high * step) <= budget:
-        high *= 2
-        if high > 10**15:
-            raise NotApplicable("This tariff charges nothing for energy, so money cannot be turned into kWh.")
-    low = high // 2  # cost(low*step) <= budget < cost(high*step)
-    while high - low > 1:
+    guess = max(1, budget // max(cost_of(step), 1))
+    if cost_of(guess * step) <= budget:
+        low, delta = guess, 1  # cost(low) <= budget; find a step count that costs more
+        while cost_of((low + delta) * step) <= budget:
+            low += delta
+            delta *= 2
+            if delta > 10**15:
+                raise NotApplicable(
+                    "This tariff charges nothing for energy, so money cannot be turned into kWh."
+                )
+        high = low + delta
+    else:
+        high, delta = guess, 1  # cost(high) > budget; find a step count within the budget
+        while high - delta > 0 and cost_of((high - delta) * step) > budget:
+            high -= delta
+            delta *= 2
+        low = max(0, high - delta)
+    while high - low > 1:  # cost(low) <= budget < cost(high)
         mid = (low + high) // 2
         if cost_of(mid * step) <= budget:
             low = mid

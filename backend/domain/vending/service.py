@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.prepared import EntityColumns, Prepared, detached, insert_row
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
@@ -122,12 +123,20 @@ def _validate(request: PurchaseRequest, settings: Settings) -> None:
         raise InvalidInput("A meter number has 11 or 13 digits, as printed on the meter.")
 
 
-# The sale's hottest statements are built once (their parameters are bound per call).
+# The sale's statements are built once and bound per call. All but the first run as prepared
+# statements on the driver connection (see backend.db.prepared); the first, through SQLAlchemy, also
+# begins the transaction on PostgreSQL.
 _EXISTING = select(Vend).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
+_EXISTING_ID = select(Vend.id).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
 
 
 async def _existing(session: AsyncSession, client_key: str, client_ref: str) -> Vend | None:
     return (await session.execute(_EXISTING, {"key": client_key, "ref": client_ref})).scalar_one_or_none()
+
+
+async def _existing_id(session: AsyncSession, client_key: str, client_ref: str) -> int | None:
+    found = await session.execute(_EXISTING_ID, {"key": client_key, "ref": client_ref})
+    return found.scalar_one_or_none()
 
 
 async def tokens_of(session: AsyncSession, vend_id: int) -> list[VendToken]:
@@ -147,21 +156,23 @@ async def _replay(session: AsyncSession, vend: Vend, fingerprint: str) -> VendOu
     return VendOutcome(vend=vend, tokens=await tokens_of(session, vend.id), replayed=True)
 
 
-_MONTH_TOTALS = select(
-    func.coalesce(func.sum(Vend.energy_wh), 0),
-    func.coalesce(func.sum(Vend.fixed_minor), 0),
-    func.coalesce(func.sum(Vend.fbe_wh), 0),
-    func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
-).where(
-    Vend.account_id == bindparam("account_id"),
-    Vend.local_month == bindparam("month"),
-    Vend.status == "success",
+_MONTH_TOTALS = Prepared(
+    select(
+        func.coalesce(func.sum(Vend.energy_wh), 0),
+        func.coalesce(func.sum(Vend.fixed_minor), 0),
+        func.coalesce(func.sum(Vend.fbe_wh), 0),
+        func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
+    ).where(
+        Vend.account_id == bindparam("account_id"),
+        Vend.local_month == bindparam("month"),
+        Vend.status == "success",
+    )
 )
 
 
 async def _month_totals(session: AsyncSession, account_id: int, month: str) -> tuple[int, int, int, int]:
     """(energy Wh, fixed charges collected, FBE Wh, debt recovered) of the account's sales this month."""
-    row = (await session.execute(_MONTH_TOTALS, {"account_id": account_id, "month": month})).one()
+    row = await _MONTH_TOTALS.one(session, {"account_id": account_id, "month": month})
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
@@ -246,9 +257,14 @@ def _checked(
     )
 
 
-def _context_query(*, lock: bool) -> Any:
+_CONTEXT_ENTITIES = tuple(
+    EntityColumns.of(model) for model in (Meter, Account, Customer, MeterKeyChange, TariffVersion)
+)
+
+
+def _context_query(*, lock: bool) -> Prepared:
     """The meter, its open account (both locked when ``lock``), the customer, the pending key change and
-    the id of the account's tariff version in force at the bound moment ``at``."""
+    the account's tariff version in force at the bound moment ``at``."""
     in_force_id = (
         tariffs.in_force_query(Account.tariff_id, bindparam("at"))
         .with_only_columns(TariffVersion.id)
@@ -256,7 +272,7 @@ def _context_query(*, lock: bool) -> Any:
         .scalar_subquery()
     )
     query = (
-        select(Meter, Account, Customer, MeterKeyChange, TariffVersion)
+        select(*(column for entity in _CONTEXT_ENTITIES for column in entity.columns))
         .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
         .join(Customer, Customer.id == Account.customer_id)
         .outerjoin(
@@ -265,10 +281,21 @@ def _context_query(*, lock: bool) -> Any:
         .outerjoin(TariffVersion, TariffVersion.id == in_force_id)
         .where(Meter.meter_no == bindparam("digits"), Meter.status == "installed")
     )
-    return query.with_for_update(of=[Meter, Account]) if lock else query
+    return Prepared(query.with_for_update(of=[Meter, Account]) if lock else query)
 
 
 _CONTEXT_QUERIES = {lock: _context_query(lock=lock) for lock in (False, True)}
+
+
+def _context_row(row: tuple[Any, ...]) -> list[Any]:
+    """The context row as detached instances (meter, account, customer, pending change or None,
+    tariff version or None)."""
+    out, start = [], 0
+    for entity in _CONTEXT_ENTITIES:
+        end = start + len(entity.keys)
+        out.append(entity.build(row[start:end]))
+        start = end
+    return out
 
 
 async def _context_in_one_query(
@@ -277,10 +304,10 @@ async def _context_in_one_query(
     """The usual case in one statement: an installed meter on an open account (both rows locked when
     ``lock``), its customer, pending key change and tariff version in force. None when the meter is
     unknown, not installed or without an open account (the caller then finds out which)."""
-    row = (await session.execute(_CONTEXT_QUERIES[lock], {"digits": digits, "at": now})).first()
+    row = await _CONTEXT_QUERIES[lock].first(session, {"digits": digits, "at": now})
     if row is None:
         return None
-    meter, account, customer, pending, version = row
+    meter, account, customer, pending, version = _context_row(row)
     return _checked(meter, account, customer, pending, version, now)
 
 
@@ -400,15 +427,22 @@ def _receipt_counter_upsert(dialect: str) -> Any:
     return stmt.returning(ReceiptCounter.last)
 
 
-_RECEIPT_UPSERTS = {dialect: _receipt_counter_upsert(dialect) for dialect in ("postgresql", "sqlite")}
+_RECEIPT_UPSERTS = {
+    dialect: Prepared(_receipt_counter_upsert(dialect)) for dialect in ("postgresql", "sqlite")
+}
 
 
 async def _next_receipt(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> str:
     """The next receipt number of the station and local day (one atomic upsert of its counter)."""
     key = f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"
-    stmt = _RECEIPT_UPSERTS[session.get_bind().dialect.name]
-    seq = (await session.execute(stmt, {"counter": key})).scalar_one()
+    seq = await _RECEIPT_UPSERTS[session.get_bind().dialect.name].scalar(session, {"counter": key})
     return receipt_number(prefix, now, settings.zone, int(seq))
+
+
+_STATION_CODE = Prepared(select(OrgUnit.code).where(OrgUnit.id == bindparam("id")))
+_SET_LAST_TID = Prepared(update(Meter).where(Meter.id == bindparam("id")).values(last_tid=bindparam("tid")))
+_INSERT_VEND = insert_row(Vend)
+_INSERT_TOKEN = insert_row(VendToken, returning_id=False)
 
 
 async def _issue_tokens(
@@ -417,11 +451,12 @@ async def _issue_tokens(
     """Key change tokens first (when pending), then the credit token, then free basic electricity."""
     meter = plan.meter
     out: list[TokenOut] = []
-    pending = plan.pending
-    if pending is not None:
+    if plan.pending is not None:
+        # Rare (once per meter per key change): through the ORM, on the rows the sale has locked.
+        pending = await session.get(MeterKeyChange, plan.pending.id)
+        assert pending is not None
         out.extend(await keys.tokens_for_change(engine, pending, meter))
-        await keys.mark_issued(session, pending, actor)
-        await session.refresh(meter)
+        meter = await keys.mark_issued(session, pending, actor)
     data = keys.meter_key_data(meter)
     last = meter.last_tid
     for wh, subclass_kind in ((plan.breakdown.energy_wh, "credit"), (plan.breakdown.fbe_wh, "free_basic")):
@@ -442,7 +477,8 @@ async def _issue_tokens(
             )
         )
         last = tid
-    meter.last_tid = last
+    if last != meter.last_tid:
+        await _SET_LAST_TID.rows(session, {"id": meter.id, "tid": last})
     return out
 
 
@@ -540,8 +576,9 @@ async def purchase(
     fingerprint = request.fingerprint()
     try:
         async with session.begin():
-            existing = await _existing(session, client_key, client_ref)
-            if existing is not None:
+            if await _existing_id(session, client_key, client_ref) is not None:
+                existing = await _existing(session, client_key, client_ref)
+                assert existing is not None
                 return await _replay(session, existing, fingerprint)
             try:
                 plan = await plan_purchase(session, settings, request, now, lock=True)
@@ -573,8 +610,8 @@ async def _sell(
     now: datetime,
 ) -> VendOutcome:
     b = plan.breakdown
-    unit = await session.get(OrgUnit, actor.org_unit_id) if actor.org_unit_id else None
-    prefix = unit.code if unit else "API"
+    code = await _STATION_CODE.scalar(session, {"id": actor.org_unit_id}) if actor.org_unit_id else None
+    prefix = code or "API"
     tokens = await _issue_tokens(session, engine, actor, plan, now)
     taxes: dict[str, int] = {}
     for line in b.lines:
@@ -600,56 +637,60 @@ async def _sell(
             change_minor=b.change_minor,
         ),
     )
-    vend = Vend(
-        client_key=client_key,
-        client_ref=client_ref,
-        request_hash=fingerprint,
-        status="success",
-        channel=request.channel,
-        payment_method=request.payment_method,
-        payment_ref=request.payment_reference,
-        meter_no=plan.meter.meter_no,
-        meter_id=plan.meter.id,
-        account_id=plan.account.id,
-        customer_id=plan.customer.id,
-        tariff_version_id=plan.version.id,
-        org_unit_id=actor.org_unit_id,
-        operator_name=actor.name,
-        currency=request.currency,
-        tender_minor=request.amount_minor,
-        credit_used_minor=plan.credit_used_minor,
-        debt_recovered_minor=b.debt_minor,
-        fixed_minor=b.fixed_net_minor + b.fixed_tax_minor,
-        tax_minor=b.fixed_tax_minor + b.energy_tax_minor,
-        energy_minor=b.energy_net_minor,
-        change_minor=b.change_minor,
-        energy_wh=b.energy_wh,
-        fbe_wh=b.fbe_wh,
-        local_month=plan.month,
-        receipt=json.dumps(_receipt(plan, settings)),
-        ledger_transaction_id=posting.id,
-        created_at=now,
-    )
+    values: dict[str, Any] = {
+        "client_key": client_key,
+        "client_ref": client_ref,
+        "request_hash": fingerprint,
+        "receipt_no": None,
+        "kind": "purchase",
+        "status": "success",
+        "failure_code": None,
+        "failure_detail": None,
+        "channel": request.channel,
+        "payment_method": request.payment_method,
+        "payment_ref": request.payment_reference,
+        "meter_no": plan.meter.meter_no,
+        "meter_id": plan.meter.id,
+        "account_id": plan.account.id,
+        "customer_id": plan.customer.id,
+        "tariff_version_id": plan.version.id,
+        "org_unit_id": actor.org_unit_id,
+        "operator_name": actor.name,
+        "currency": request.currency,
+        "tender_minor": request.amount_minor,
+        "credit_used_minor": plan.credit_used_minor,
+        "debt_recovered_minor": b.debt_minor,
+        "fixed_minor": b.fixed_net_minor + b.fixed_tax_minor,
+        "tax_minor": b.fixed_tax_minor + b.energy_tax_minor,
+        "energy_minor": b.energy_net_minor,
+        "change_minor": b.change_minor,
+        "energy_wh": b.energy_wh,
+        "fbe_wh": b.fbe_wh,
+        "local_month": plan.month,
+        "receipt": json.dumps(_receipt(plan, settings)),
+        "ledger_transaction_id": posting.id,
+        "created_at": now,
+        "confirmed_at": None,
+    }
     # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
     # concurrent sales hold them only for the final statements and the commit.
-    vend.receipt_no = await _next_receipt(session, prefix, now, settings)
-    session.add(vend)
-    await session.flush()
+    values["receipt_no"] = await _next_receipt(session, prefix, now, settings)
+    vend = detached(Vend, {"id": int(await _INSERT_VEND.scalar(session, values)), **values})
     rows = [
-        VendToken(
-            vend_id=vend.id,
-            meter_id=plan.meter.id,
-            seq=i,
-            kind=t.kind,
-            token=t.digits,
-            subclass=t.subclass,
-            tid=t.tid,
-            units_wh=(t.units_0_1kwh or 0) * 100 if t.kind != "key_change" else 0,
-            description=t.description,
-        )
+        {
+            "vend_id": vend.id,
+            "meter_id": plan.meter.id,
+            "seq": i,
+            "kind": t.kind,
+            "token": t.digits,
+            "subclass": t.subclass,
+            "tid": t.tid,
+            "units_wh": (t.units_0_1kwh or 0) * 100 if t.kind != "key_change" else 0,
+            "description": t.description,
+        }
         for i, t in enumerate(tokens, start=1)
     ]
-    session.add_all(rows)
+    await _INSERT_TOKEN.execute_many(session, rows)
     await audit.record(
         session,
         actor,
@@ -666,7 +707,7 @@ async def _sell(
         },
         org_unit_id=actor.org_unit_id,
     )
-    return VendOutcome(vend=vend, tokens=rows)
+    return VendOutcome(vend=vend, tokens=[detached(VendToken, row) for row in rows])
 
 
 async def find(session: AsyncSession, actor: Actor, client_ref: str) -> VendOutcome:

@@ -1,0 +1,246 @@
+"""Hot-path statements run straight on the driver connection of the session's transaction.
+
+SQLAlchemy's execution layer costs about 0.2 to 0.3 ms of CPU per statement (cache key, execution
+context, result wrapping, a greenlet hop and, for ORM writes, the unit of work): for a one-row
+statement that is more than the database's own work. A sale runs about fifteen such statements, so
+this layer was most of its cost.
+
+:class:`Prepared` keeps SQLAlchemy's compiler and its type processing and skips the rest:
+
+- the Core statement is compiled once per dialect by SQLAlchemy's own compiler;
+- parameters and results go through the dialect's own bind and result processors, so values are
+  exactly what the ORM writes and reads (aware UTC timestamps, dates, JSON, booleans);
+- it runs on the asyncpg or aiosqlite connection that the session's transaction already holds, so it
+  commits or rolls back with everything else in that transaction;
+- pending ORM changes are flushed first, so a statement never overtakes the unit of work;
+- driver errors come out as SQLAlchemy's (``IntegrityError`` for a unique or CHECK violation), as
+  callers expect.
+
+Use it for statements that run on every sale; everything else stays with the ORM.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, bindparam, exc, insert, inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapper
+from sqlalchemy.sql import ClauseElement, ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_T = TypeVar("_T")
+_Processor = Callable[[Any], Any] | None
+
+_DRIVER_KEY = "gridvend.prepared.driver"
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind parameter names, in the driver's positional order
+    fixed: Mapping[str, Any]  # values bound in the statement itself (literals, insert defaults)
+    binds: tuple[_Processor, ...]
+    results: tuple[_Processor, ...]
+
+
+def _column_types(statement: ClauseElement) -> list[Any]:
+    exported = getattr(statement, "exported_columns", None)
+    return [] if exported is None else [column.type for column in exported]
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    names = tuple(compiled.positiontup or ())
+    binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    results = tuple(
+        column_type.dialect_impl(dialect).result_processor(dialect, None)
+        for column_type in _column_types(statement)
+    )
+    fixed = {name: value for name, value in compiled.params.items() if value is not None}
+    return _Compiled(compiled.string, names, fixed, binds, results)
+
+
+async def _driver(session: AsyncSession) -> tuple[Any, Dialect]:
+    """The driver connection of the session's transaction (begun if need be, as ``execute`` does)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    transaction = session.get_transaction()
+    cached = session.info.get(_DRIVER_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1], cached[2]
+    connection = await session.connection()  # begins the session's transaction, as execute() would
+    transaction = session.get_transaction()
+    dialect = connection.dialect
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    if dialect.name == "postgresql" and not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter begins lazily, on the first statement it runs itself.
+        await connection.exec_driver_sql("SELECT 1")
+    elif dialect.name == "sqlite" and not driver.in_transaction:
+        raise RuntimeError("The SQLite connection is not inside the session's BEGIN IMMEDIATE.")
+    session.info[_DRIVER_KEY] = (transaction, driver, dialect)
+    return driver, dialect
+
+
+def _translated(error: Exception, sql: str) -> exc.DBAPIError:
+    if isinstance(error, sqlite3.IntegrityError):
+        return exc.IntegrityError(sql, None, error)
+    if isinstance(error, sqlite3.OperationalError):
+        return exc.OperationalError(sql, None, error)
+    import asyncpg
+
+    if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+        return exc.IntegrityError(sql, None, error)
+    return exc.DBAPIError(sql, None, error)
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return (sqlite3.Error,)
+    return (sqlite3.Error, asyncpg.PostgresError)
+
+
+_ERRORS = _driver_errors()
+
+
+class Prepared:
+    """A Core statement compiled once per dialect and run on the session's driver connection."""
+
+    __slots__ = ("_by_dialect", "statement")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def _compiled(self, dialect: Dialect) -> _Compiled:
+        compiled = self._by_dialect.get(dialect.name)
+        if compiled is None:
+            compiled = self._by_dialect[dialect.name] = _compile(self.statement, dialect)
+        return compiled
+
+    @staticmethod
+    def _args(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+        args = []
+        for name, process in zip(compiled.names, compiled.binds, strict=True):
+            if name in params:
+                value = params[name]
+            elif name in compiled.fixed:
+                value = compiled.fixed[name]
+            else:
+                raise KeyError(f"No value for the statement's parameter {name!r}")
+            args.append(value if process is None or value is None else process(value))
+        return args
+
+    @staticmethod
+    def _row(compiled: _Compiled, raw: Iterable[Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(raw, compiled.results, strict=True)
+        )
+
+    async def rows(
+        self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """All result rows (``RETURNING`` rows for a write; empty for a write without one)."""
+        driver, dialect = await _driver(session)
+        compiled = self._compiled(dialect)
+        args = self._args(compiled, params or {})
+        try:
+            if dialect.name == "postgresql":
+                raw = await driver.fetch(compiled.sql, *args)
+            else:
+                raw = await driver.execute_fetchall(compiled.sql, args)
+        except _ERRORS as error:
+            raise _translated(error, compiled.sql) from error
+        if not compiled.results:
+            return [tuple(row) for row in raw]
+        return [self._row(compiled, row) for row in raw]
+
+    async def first(
+        self, session: AsyncSession, params: Mapping[str, Any] | None = None
+    ) -> tuple[Any, ...] | None:
+        rows = await self.rows(session, params)
+        return rows[0] if rows else None
+
+    async def one(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
+        rows = await self.rows(session, params)
+        if len(rows) != 1:
+            raise exc.NoResultFound("Expected one row") if not rows else exc.MultipleResultsFound()
+        return rows[0]
+
+    async def scalar(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> Any:
+        row = await self.first(session, params)
+        return None if row is None else row[0]
+
+    async def execute_many(self, session: AsyncSession, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run a write once per parameter set, in one driver call (no result rows)."""
+        if not params:
+            return
+        driver, dialect = await _driver(session)
+        compiled = self._compiled(dialect)
+        batch = [self._args(compiled, one) for one in params]
+        try:
+            await driver.executemany(compiled.sql, batch)
+        except _ERRORS as error:
+            raise _translated(error, compiled.sql) from error
+
+
+def insert_row(model: type[Any], *, returning_id: bool = True) -> Prepared:
+    """An INSERT of one row of ``model``: every column but the generated id, all given per call
+    (column defaults do not apply, so nothing is filled in behind the caller's back)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    generated = table.autoincrement_column
+    statement = insert(table).values({c.key: bindparam(c.key) for c in table.columns if c is not generated})
+    if returning_id and generated is not None:
+        return Prepared(statement.returning(generated))
+    return Prepared(statement)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityColumns:
+    """The mapped columns of an ORM class, to select them in a :class:`Prepared` statement and turn the
+    row back into an instance. The instance is detached (never added to a session): read it, do not
+    change it expecting a write."""
+
+    mapper: Mapper[Any]
+    keys: tuple[str, ...]
+    columns: tuple[ColumnElement[Any], ...]
+    primary_key: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: type[Any]) -> EntityColumns:
+        mapper: Mapper[Any] = inspect(model)
+        attrs = list(mapper.column_attrs)
+        primary_key = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+        return cls(mapper, tuple(a.key for a in attrs), tuple(a.columns[0] for a in attrs), primary_key)
+
+    def build(self, values: Sequence[Any]) -> Any:
+        """An instance from the slice of a row that holds these columns (None when its key is null, as
+        for the missing side of an outer join)."""
+        data = dict(zip(self.keys, values, strict=True))
+        if all(data[key] is None for key in self.primary_key):
+            return None
+        return _instance(self.mapper, data)
+
+
+def _instance(mapper: Mapper[Any], values: Mapping[str, Any]) -> Any:
+    # As the ORM's own loader does: a new instance whose attribute values go straight into its
+    # dict (the constructor's attribute events cost ~20 times as much).
+    instance = mapper.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
+
+
+def detached(model: type[_T], values: Mapping[str, Any]) -> _T:
+    """A detached instance holding ``values`` (e.g. a row just written with :class:`Prepared`)."""
+    instance: _T = _instance(inspect(model), values)
+    return instance
