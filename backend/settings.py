@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pg_pool_size: int = 10
     pg_max_overflow: int = 10
     pg_pool_timeout_seconds: int = 30
+    # A pooled connection idle longer than this is checked before use (a busy one is not)
+    pg_ping_after_idle_seconds: int = 10
     # SQLite
     sqlite_busy_timeout_ms: int = 10000
 
@@ -102,6 +104,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "pg_pool_size": (1, 500),
     "pg_max_overflow": (0, 500),
     "pg_pool_timeout_seconds": (1, 600),
+    "pg_ping_after_idle_seconds": (0, 86400),
     "sqlite_busy_timeout_ms": (0, 600000),
 }
 
