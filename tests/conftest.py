@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import create_app
+from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
 from backend.settings import Settings, load_settings
 from tests.support import postgres
@@ -75,6 +77,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session on the test's database (its own engine, disposed after the test)."""
+    engine = create_engine(settings)
+    async with create_sessionmaker(engine)() as s:
+        yield s
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,7 +9,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.engine import create_engine, create_sessionmaker
 from backend.domain.actor import SYSTEM
 from backend.domain.customers.models import Account
 from backend.domain.ledger import service as ledger
@@ -27,7 +24,6 @@ from backend.domain.ledger.rules import (
     reversal_of,
     subledger_deltas,
 )
-from backend.settings import Settings
 from tests.support.rows import make_account
 
 amounts = st.integers(min_value=0, max_value=10**9)
@@ -70,14 +66,6 @@ def test_subledger_deltas_follow_the_sign_convention() -> None:
         credit(L.ENERGY_REVENUE, 720, "KES"),
     ]
     assert subledger_deltas(lines) == {7: (30, -250)}
-
-
-@pytest.fixture
-async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(settings)
-    async with create_sessionmaker(engine)() as s:
-        yield s
-    await engine.dispose()
 
 
 async def test_posting_moves_customer_balances_in_the_same_transaction(session: AsyncSession) -> None:

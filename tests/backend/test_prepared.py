@@ -3,7 +3,6 @@ session's transaction, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +10,6 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.prepared import EntityColumns, Prepared, insert_row
 from backend.domain.assets.models import Meter
 from backend.domain.customers.models import Account, Customer
@@ -27,14 +25,6 @@ _INSERT_TRANSACTIONS = insert_row(LedgerTransaction, returning_id=False)
 _COUNT = Prepared(
     select(func.count()).select_from(LedgerTransaction).where(LedgerTransaction.kind == "probe")
 )
-
-
-@pytest.fixture
-async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(settings)
-    async with create_sessionmaker(engine)() as s:
-        yield s
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,26 +10,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.types import utcnow
 from backend.domain.actor import SYSTEM, Actor
 from backend.domain.audit.models import AuditEvent
 from backend.domain.errors import Conflict, InvalidInput
 from backend.domain.notifications.models import OutboxMessage
 from backend.domain.tariffs import service
-from backend.settings import Settings
 from tests.support.tariffs import FLAT, LIFELINE, TOU_COMMERCIAL, add_account
 
 ZONE = ZoneInfo("Africa/Nairobi")
 ADMIN = Actor(kind="user", id=None, name="tester", roles=frozenset({"admin"}), org_path="/")
-
-
-@pytest.fixture
-async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(settings)
-    async with create_sessionmaker(engine)() as s:
-        yield s
-    await engine.dispose()
 
 
 async def _tariff(session: AsyncSession, code: str = "DOM", mode: str = "prepaid") -> int:
