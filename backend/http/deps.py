@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.actor import Actor
@@ -28,6 +29,10 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 # Litestar 3 wants named dependencies marked explicitly; controllers use these aliases.
 Db = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
+
+# Paging of every list endpoint: at most 200 rows a page (default per endpoint), from ``offset``.
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 def keystore(state: State) -> SoftwareKeyStore:

@@ -34,7 +34,7 @@ from backend.domain.assets.schemas import (
 )
 from backend.domain.auth.rules import Role
 from backend.domain.errors import InvalidInput
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import PROBLEM_MEDIA_TYPE, problem_responses
 from backend.http.security import allow
 
@@ -139,8 +139,8 @@ class MeterController(Controller):
         location_id: Annotated[int | None, Parameter(ge=1)] = None,
         supply_point_id: Annotated[int | None, Parameter(ge=1)] = None,
         q: Annotated[str | None, Parameter(max_length=40, description="Start of the meter number")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> MeterList:
         views, total = await service.list_meters(
             db,
@@ -283,8 +283,8 @@ class MeterController(Controller):
         db: Db,
         actor: CurrentActor,
         meter_id: FromPath[int],
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> MovementList:
         rows, total = await service.meter_history(db, actor, meter_id, limit=limit, offset=offset)
         return MovementList(
@@ -323,8 +323,8 @@ class StockLocationController(Controller):
         kind: Annotated[LocationKind | None, Parameter()] = None,
         active: Annotated[bool | None, Parameter()] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> LocationList:
         rows, total = await service.list_locations(
             db, actor, kind=kind, q=q, active=active, limit=limit, offset=offset

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from backend.domain.audit import service
 from backend.domain.audit.schemas import AuditEventList, AuditEventOut, AuditVerifyOut, ChainProblemOut
 from backend.domain.auth.rules import Role
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Offset
 from backend.http.security import allow
 
 
@@ -30,7 +30,7 @@ class AuditController(Controller):
         db: Db,
         actor: CurrentActor,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         action: Annotated[str | None, Parameter(max_length=64)] = None,
     ) -> AuditEventList:
         rows, total = await service.list_events(db, actor, limit=limit, offset=offset, action=action)

@@ -14,7 +14,7 @@ from backend.domain.auth.rules import STAFF_ROLES, Role
 from backend.domain.auth.schemas import LoginIn, LoginOut, Me, Realm, RolesIn, UserCreate, UserList, UserOut
 from backend.domain.org.models import OrgUnit
 from backend.domain.org.schemas import OrgKind, OrgUnitRef
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import problem_responses
 from backend.http.security import CSRF_COOKIE, PUBLIC, SESSION_COOKIE, SIGNED_IN, allow
 
@@ -168,8 +168,8 @@ class UserController(Controller):
         db: Db,
         actor: CurrentActor,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> UserList:
         from backend.db.types import utcnow
 

@@ -32,7 +32,7 @@ from backend.domain.customers.schemas import (
     TenancyChange,
     TenancyChanged,
 )
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -157,8 +157,8 @@ class CustomerController(Controller):
         kind: Annotated[CustomerKind | None, Parameter()] = None,
         account_status: Annotated[AccountStatus | None, Parameter()] = None,
         org_unit_id: Annotated[int | None, Parameter(ge=1)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> CustomerList:
         rows, total = await service.list_customers(
             db,
@@ -243,8 +243,8 @@ class AccountController(Controller):
         customer_id: Annotated[int | None, Parameter(ge=1)] = None,
         supply_point_id: Annotated[int | None, Parameter(ge=1)] = None,
         status: Annotated[AccountStatus | None, Parameter()] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> AccountList:
         views, total = await service.list_accounts(
             db,

@@ -26,7 +26,7 @@ from backend.domain.keys.schemas import (
     VendingKeyList,
     VendingKeyOut,
 )
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -101,8 +101,8 @@ class VendingKeyController(Controller):
         db: Db,
         status: Annotated[Literal["active", "retired"] | None, Parameter()] = None,
         sgc: Annotated[int | None, Parameter(ge=0, le=999999)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> VendingKeyList:
         rows, total = await service.list_vending_keys(db, status=status, sgc=sgc, limit=limit, offset=offset)
         return VendingKeyList(items=[_key_out(r) for r in rows], total=total)
@@ -168,8 +168,8 @@ class KeyChangeController(Controller):
         db: Db,
         actor: CurrentActor,
         meter_id: FromPath[int],
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> KeyChangeList:
         rows, total = await service.list_key_changes(db, actor, meter_id=meter_id, limit=limit, offset=offset)
         return KeyChangeList(items=[_change_out(c, no) for c, no in rows], total=total)
@@ -188,8 +188,8 @@ class KeyChangeController(Controller):
         sgc: Annotated[int | None, Parameter(ge=0, le=999999)] = None,
         krn: Annotated[int | None, Parameter(ge=1, le=9)] = None,
         base_date: Annotated[Literal[1993, 2014, 2035] | None, Parameter()] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> KeyChangeList:
         rows, total = await service.list_key_changes(
             db, actor, status=status, sgc=sgc, krn=krn, base_date=base_date, limit=limit, offset=offset

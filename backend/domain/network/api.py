@@ -25,7 +25,7 @@ from backend.domain.network.schemas import (
     SupplyPointUpdate,
     TreeNodeOut,
 )
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -113,8 +113,8 @@ class NetworkController(Controller):
         parent_id: Annotated[int | None, Parameter(ge=1)] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         active: Annotated[bool | None, Parameter()] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> NodeList:
         rows, total = await service.list_nodes(
             db, actor, kind=kind, parent_id=parent_id, q=q, active=active, limit=limit, offset=offset
@@ -194,8 +194,8 @@ class NetworkController(Controller):
         org_unit_id: Annotated[int | None, Parameter(ge=1)] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         active: Annotated[bool | None, Parameter()] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> SupplyPointList:
         rows, total = await service.list_supply_points(
             db,

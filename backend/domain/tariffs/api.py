@@ -32,7 +32,7 @@ from backend.domain.tariffs.schemas import (
     VersionStatus,
     VersionUpdate,
 )
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -87,8 +87,8 @@ class TariffController(Controller):
         db: Db,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         payment_mode: Annotated[PaymentMode | None, Parameter()] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> TariffList:
         rows, total = await service.list_tariffs(
             db, q=q, payment_mode=payment_mode, limit=limit, offset=offset
@@ -145,8 +145,8 @@ class TariffController(Controller):
         self,
         db: Db,
         tariff_id: FromPath[int],
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> VersionList:
         rows, total = await service.list_versions(db, tariff_id, limit=limit, offset=offset)
         return VersionList(items=[_version_out(v) for v in rows], total=total)
@@ -258,8 +258,8 @@ class PublicHolidayController(Controller):
         self,
         db: Db,
         year: Annotated[int | None, Parameter(ge=1900, le=2200)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 100,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> HolidayList:
         rows, total = await service.list_holidays(db, year=year, limit=limit, offset=offset)
         return HolidayList(items=[_holiday_out(h) for h in rows], total=total)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
@@ -31,7 +31,7 @@ from backend.domain.vending.schemas import (
     ReversalOut,
     TokenOutSchema,
 )
-from backend.http.deps import CurrentActor, Db, keystore
+from backend.http.deps import CurrentActor, Db, Limit, Offset, keystore
 from backend.http.problems import example_response, problem_responses
 from backend.http.security import allow
 
@@ -348,8 +348,8 @@ class CreditNoteController(Controller):
         self,
         db: Db,
         actor: CurrentActor,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> CreditNoteList:
         async with db.begin():
             rows, total = await followups.pending_credit_notes(db, actor, limit=limit, offset=offset)

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from backend.domain.auth.rules import Role
 from backend.domain.vending import cashup
 from backend.domain.vending.schemas import ShiftCloseIn, ShiftList, ShiftOpenIn, ShiftOut, TenderTotalOut
-from backend.http.deps import CurrentActor, Db
+from backend.http.deps import CurrentActor, Db, Limit, Offset
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -121,8 +121,8 @@ class CashupController(Controller):
         actor: CurrentActor,
         status: Annotated[Literal["open", "closed"] | None, QueryParameter()] = None,
         user_id: Annotated[int | None, QueryParameter(ge=1)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> ShiftList:
         views, total = await cashup.list_shifts(
             db, actor, status=status, user_id=user_id, limit=limit, offset=offset

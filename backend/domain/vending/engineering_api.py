@@ -3,11 +3,11 @@ change campaigns, token diagnosis and a meter's token history."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
@@ -35,7 +35,7 @@ from backend.domain.vending.schemas import (
     TokenHistory,
     TokenHistoryItem,
 )
-from backend.http.deps import CurrentActor, Db, keystore
+from backend.http.deps import CurrentActor, Db, Limit, Offset, keystore
 from backend.http.problems import problem_responses
 from backend.http.security import allow
 
@@ -143,8 +143,8 @@ class EngineeringTokenController(Controller):
         db: Db,
         actor: CurrentActor,
         meter_id: FromPath[int],
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> EngineeringTokenList:
         async with db.begin():
             rows, total = await engineering.list_requests(
@@ -164,8 +164,8 @@ class EngineeringTokenController(Controller):
         actor: CurrentActor,
         status: FromQuery[Literal["pending_approval", "issued", "rejected"] | None] = None,
         function: FromQuery[EngineeringFunction | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> EngineeringTokenList:
         async with db.begin():
             rows, total = await engineering.list_requests(
@@ -284,8 +284,8 @@ class EngineeringTokenController(Controller):
         db: Db,
         actor: CurrentActor,
         meter_id: FromPath[int],
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> TokenHistory:
         items, total = await diagnosis.token_history(db, actor, meter_id, limit=limit, offset=offset)
         return TokenHistory(
@@ -388,8 +388,8 @@ class KeyChangeCampaignController(Controller):
         self,
         db: Db,
         actor: CurrentActor,
-        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> CampaignList:
         items, total = await campaigns.list_campaigns(db, actor, limit=limit, offset=offset)
         return CampaignList(items=[_campaign(p) for p in items], total=total)
