@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import Table, bindparam, exc, insert, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,27 +89,15 @@ async def _driver(session: AsyncSession) -> tuple[Any, Dialect]:
     return driver, dialect
 
 
+_ERRORS = (sqlite3.Error, asyncpg.PostgresError)
+
+
 def _translated(error: Exception, sql: str) -> exc.DBAPIError:
-    if isinstance(error, sqlite3.IntegrityError):
+    if isinstance(error, sqlite3.IntegrityError | asyncpg.IntegrityConstraintViolationError):
         return exc.IntegrityError(sql, None, error)
     if isinstance(error, sqlite3.OperationalError):
         return exc.OperationalError(sql, None, error)
-    import asyncpg
-
-    if isinstance(error, asyncpg.IntegrityConstraintViolationError):
-        return exc.IntegrityError(sql, None, error)
     return exc.DBAPIError(sql, None, error)
-
-
-def _driver_errors() -> tuple[type[Exception], ...]:
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return (sqlite3.Error,)
-    return (sqlite3.Error, asyncpg.PostgresError)
-
-
-_ERRORS = _driver_errors()
 
 
 class Prepared:

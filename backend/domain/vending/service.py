@@ -92,7 +92,10 @@ class VendOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Everything a sale will do, computed under the locks, before anything is written."""
+    """Everything a sale will do, computed under the locks, before anything is written.
+
+    The meter, account, customer, version and pending change are usually detached instances read by
+    one prepared statement: read them; writes go through statements of their own."""
 
     meter: Meter
     account: Account
@@ -127,16 +130,10 @@ def _validate(request: PurchaseRequest, settings: Settings) -> None:
 # statements on the driver connection (see backend.db.prepared); the first, through SQLAlchemy, also
 # begins the transaction on PostgreSQL.
 _EXISTING = select(Vend).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
-_EXISTING_ID = select(Vend.id).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
 
 
 async def _existing(session: AsyncSession, client_key: str, client_ref: str) -> Vend | None:
     return (await session.execute(_EXISTING, {"key": client_key, "ref": client_ref})).scalar_one_or_none()
-
-
-async def _existing_id(session: AsyncSession, client_key: str, client_ref: str) -> int | None:
-    found = await session.execute(_EXISTING_ID, {"key": client_key, "ref": client_ref})
-    return found.scalar_one_or_none()
 
 
 async def tokens_of(session: AsyncSession, vend_id: int) -> list[VendToken]:
@@ -576,9 +573,8 @@ async def purchase(
     fingerprint = request.fingerprint()
     try:
         async with session.begin():
-            if await _existing_id(session, client_key, client_ref) is not None:
-                existing = await _existing(session, client_key, client_ref)
-                assert existing is not None
+            existing = await _existing(session, client_key, client_ref)
+            if existing is not None:
                 return await _replay(session, existing, fingerprint)
             try:
                 plan = await plan_purchase(session, settings, request, now, lock=True)
