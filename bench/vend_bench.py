@@ -5,6 +5,9 @@ database (one INSERT and COMMIT per request). Prints the ratio purchases/baselin
     .venv/bin/python bench/vend_bench.py [--requests 800] [--concurrency 32] [--only sqlite|postgres]
 
 The server is the real app (``create_app``) plus one extra route, run by uvicorn in a child process.
+Per database: the baseline and the purchase as fast as the server answers (closed loop), then the
+purchase paced to half the rate just measured (the latency a client sees at an ordinary load). Each
+line also gives the CPU time per request of the server, the database server and this client.
 """
 
 from __future__ import annotations
