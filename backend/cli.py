@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     uvicorn.run(
-        "backend.app:create_app",
+        "backend.app:serve_app",
         factory=True,
         host=host,
         port=port,

@@ -4,7 +4,8 @@ database (one INSERT and COMMIT per request). Prints the ratio purchases/baselin
 
     .venv/bin/python bench/vend_bench.py [--requests 800] [--concurrency 32] [--only sqlite|postgres]
 
-The server is the real app (``create_app``) plus one extra route, run by uvicorn in a child process.
+The server is the app as `gridvend serve` runs it (``serve_app``) plus one extra route, run by uvicorn
+in a child process.
 Per database: the baseline and the purchase as fast as the server answers (closed loop), then the
 purchase paced to half the rate just measured (the latency a client sees at an ordinary load). Each
 line also gives the CPU time per request of the server, the database server and this client.
@@ -30,12 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def bench_app() -> Any:
-    """The real app plus ``POST /bench/baseline`` (uvicorn factory, used in the child process)."""
+    """The app as served plus ``POST /bench/baseline`` (uvicorn factory, used in the child process)."""
     from litestar import post
     from litestar.datastructures import State
     from sqlalchemy import text
 
-    from backend.app import create_app
+    from backend.app import serve_app
     from backend.http.security import PUBLIC
 
     @post("/bench/baseline", opt=PUBLIC, include_in_schema=False, status_code=201)
@@ -44,7 +45,7 @@ def bench_app() -> Any:
             await session.execute(text("INSERT INTO bench_baseline (note) VALUES ('x')"))
         return {"ok": 1}
 
-    app = create_app()
+    app = serve_app()
     app.register(baseline)
     return app
 

@@ -84,3 +84,20 @@ async def test_unbuilt_frontend_says_how_to_build_it(settings: Settings, tmp_pat
     async with AsyncTestClient(app=create_app(patched)) as client:
         response = await client.get("/staff/")
     assert response.status_code == 503 and "make run" in response.json()["detail"]
+
+
+async def test_the_served_app_freezes_its_start_up_heap(settings: Settings) -> None:
+    # `gridvend serve` builds the app with freeze_heap=True: after start-up the long-lived objects are
+    # out of the cyclic collector's reach, so a full collection no longer stalls every request.
+    import gc
+
+    gc.unfreeze()
+    try:
+        async with AsyncTestClient(app=create_app(settings, freeze_heap=True)) as client:
+            assert gc.get_freeze_count() > 10_000
+            assert (await client.get("/api/v1/health")).status_code == 200
+        gc.unfreeze()
+        async with AsyncTestClient(app=create_app(settings)):
+            assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
