@@ -507,6 +507,26 @@ def _receipt(plan: Plan, settings: Settings) -> dict[str, object]:
     }
 
 
+def _attempt_fields(
+    actor: Actor, client_key: str, client_ref: str, request: PurchaseRequest, fingerprint: str, now: datetime
+) -> dict[str, Any]:
+    """The columns a sale attempt records whatever its outcome: who asked, under which reference, and
+    what they tendered."""
+    return {
+        "client_key": client_key,
+        "client_ref": client_ref,
+        "request_hash": fingerprint,
+        "channel": request.channel,
+        "payment_method": request.payment_method,
+        "payment_ref": request.payment_reference,
+        "org_unit_id": actor.org_unit_id,
+        "operator_name": actor.name,
+        "currency": request.currency,
+        "tender_minor": request.amount_minor,
+        "created_at": now,
+    }
+
+
 async def _record_failure(
     session: AsyncSession,
     actor: Actor,
@@ -520,22 +540,12 @@ async def _record_failure(
 ) -> VendOutcome:
     """Remember the refusal under the caller's reference (in the caller's transaction)."""
     vend = Vend(
-        client_key=client_key,
-        client_ref=client_ref,
-        request_hash=fingerprint,
+        **_attempt_fields(actor, client_key, client_ref, request, fingerprint, now),
         status="failed",
         failure_code=refusal.code,
         failure_detail=refusal.detail[:400],
-        channel=request.channel,
-        payment_method=request.payment_method,
-        payment_ref=request.payment_reference,
         meter_no=normalise_meter_number(request.meter_number),
-        org_unit_id=actor.org_unit_id,
-        operator_name=actor.name,
-        currency=request.currency,
-        tender_minor=request.amount_minor,
         local_month=local_month(now, settings.zone),
-        created_at=now,
     )
     session.add(vend)
     await session.flush()
@@ -634,26 +644,17 @@ async def _sell(
         ),
     )
     values: dict[str, Any] = {
-        "client_key": client_key,
-        "client_ref": client_ref,
-        "request_hash": fingerprint,
+        **_attempt_fields(actor, client_key, client_ref, request, fingerprint, now),
         "receipt_no": None,
         "kind": "purchase",
         "status": "success",
         "failure_code": None,
         "failure_detail": None,
-        "channel": request.channel,
-        "payment_method": request.payment_method,
-        "payment_ref": request.payment_reference,
         "meter_no": plan.meter.meter_no,
         "meter_id": plan.meter.id,
         "account_id": plan.account.id,
         "customer_id": plan.customer.id,
         "tariff_version_id": plan.version.id,
-        "org_unit_id": actor.org_unit_id,
-        "operator_name": actor.name,
-        "currency": request.currency,
-        "tender_minor": request.amount_minor,
         "credit_used_minor": plan.credit_used_minor,
         "debt_recovered_minor": b.debt_minor,
         "fixed_minor": b.fixed_net_minor + b.fixed_tax_minor,
@@ -665,7 +666,6 @@ async def _sell(
         "local_month": plan.month,
         "receipt": json.dumps(_receipt(plan, settings)),
         "ledger_transaction_id": posting.id,
-        "created_at": now,
         "confirmed_at": None,
     }
     # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
