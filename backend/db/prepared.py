@@ -81,12 +81,30 @@ async def _driver(session: AsyncSession) -> tuple[Any, Dialect]:
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     if dialect.name == "postgresql" and not driver.is_in_transaction():
-        # SQLAlchemy's asyncpg adapter begins lazily, on the first statement it runs itself.
-        await connection.exec_driver_sql("SELECT 1")
+        await _begin_on_postgresql(connection)
     elif dialect.name == "sqlite" and not driver.in_transaction:
         raise RuntimeError("The SQLite connection is not inside the session's BEGIN IMMEDIATE.")
     session.info[_DRIVER_KEY] = (transaction, driver, dialect)
     return driver, dialect
+
+
+async def _begin_on_postgresql(connection: Any) -> None:
+    """Begin the transaction SQLAlchemy's asyncpg adapter holds for this session.
+
+    The adapter begins lazily, on the first statement it runs itself, so a session whose first
+    statement is a :class:`Prepared` one has no transaction yet. The adapter's own
+    ``_start_transaction`` sends the BEGIN (one round trip, with the session's isolation level) and
+    records it, so that commit and rollback go to the same transaction; without it (another
+    SQLAlchemy release) a statement through SQLAlchemy begins it, at the cost of one more round trip.
+    """
+    raw = await connection.get_raw_connection()
+    adapted = raw.dbapi_connection
+    start = getattr(adapted, "_start_transaction", None)
+    if start is None or getattr(adapted, "_transaction", True) is not None:
+        await connection.exec_driver_sql("SELECT 1")
+        return
+    async with adapted._execute_mutex:
+        await start()
 
 
 _ERRORS = (sqlite3.Error, asyncpg.PostgresError)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.batch import WriteBatch
 from backend.db.prepared import Prepared, detached, insert_row
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
@@ -47,6 +49,47 @@ async def _locked_head(session: AsyncSession) -> tuple[int, str]:
     return int(head[0]), str(head[1])
 
 
+@dataclass(frozen=True, slots=True)
+class LockedHead:
+    """The chain head, locked by the caller's transaction until it commits: the next event follows it."""
+
+    seq: int
+    hash: str
+
+
+async def lock_head(session: AsyncSession) -> LockedHead:
+    """Lock the chain head for :func:`add_event` (take it as late as the transaction allows: every
+    audited change waits for it)."""
+    return LockedHead(*await _locked_head(session))
+
+
+def _event_row(
+    head_seq: int,
+    head_hash: str,
+    actor: Actor,
+    action: str,
+    entity_type: str | None,
+    entity_id: object | None,
+    detail: Mapping[str, Any] | None,
+    org_unit_id: int | None,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "seq": head_seq + 1,
+        "at": utcnow(),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "org_unit_id": org_unit_id if org_unit_id is not None else actor.org_unit_id,
+        "ip": actor.ip,
+        "request_id": actor.request_id,
+        "detail": canonical_detail(detail or {}),
+    }
+    return {**fields, "prev_hash": head_hash, "hash": chain_hash(head_hash, **fields)}
+
+
 async def record(
     session: AsyncSession,
     actor: Actor,
@@ -61,26 +104,28 @@ async def record(
 
     Returns the event as written (a detached instance)."""
     head_seq, head_hash = await _locked_head(session)
-    at = utcnow()
-    seq = head_seq + 1
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "at": at,
-        "actor_kind": actor.kind,
-        "actor_id": actor.id,
-        "actor_name": actor.name,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "org_unit_id": org_unit_id if org_unit_id is not None else actor.org_unit_id,
-        "ip": actor.ip,
-        "request_id": actor.request_id,
-        "detail": canonical_detail(detail or {}),
-    }
-    digest = chain_hash(head_hash, **fields)
-    row = {**fields, "prev_hash": head_hash, "hash": digest}
+    row = _event_row(head_seq, head_hash, actor, action, entity_type, entity_id, detail, org_unit_id)
     await _INSERT_EVENT.rows(session, row)
-    await _MOVE_HEAD.rows(session, {"new_seq": seq, "new_hash": digest})
+    await _MOVE_HEAD.rows(session, {"new_seq": row["seq"], "new_hash": row["hash"]})
+    return detached(AuditEvent, row)
+
+
+def add_event(
+    batch: WriteBatch,
+    head: LockedHead,
+    actor: Actor,
+    action: str,
+    *,
+    entity_type: str | None = None,
+    entity_id: object | None = None,
+    detail: Mapping[str, Any] | None = None,
+    org_unit_id: int | None = None,
+) -> AuditEvent:
+    """As :func:`record`, with the head already locked and the writes (the event, the head) added to
+    ``batch``, which the caller flushes in the same transaction."""
+    row = _event_row(head.seq, head.hash, actor, action, entity_type, entity_id, detail, org_unit_id)
+    batch.insert(AuditEvent, [row])
+    batch.update(AuditHead, where={"id": _HEAD_ID}, values={"seq": row["seq"], "hash": row["hash"]})
     return detached(AuditEvent, row)
 
 

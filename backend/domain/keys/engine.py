@@ -18,10 +18,10 @@ increasing TIDs per meter with :func:`backend.domain.keys.rules.next_tid` and ``
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,8 @@ __all__ = [
     "TokenEngineError",
     "TokenOut",
     "VendingKeyUnavailable",
+    "remember_read_key",
+    "stored_key",
 ]
 
 
@@ -139,40 +141,69 @@ class VendingKeyLookup(Protocol):
     async def __call__(self, sgc: int, krn: int, kt: int) -> StoredVendingKey | None: ...
 
 
+# The columns of a vending key the engine needs (the material stays wrapped).
+VENDING_KEY_COLUMNS = (
+    VendingKey.id,
+    VendingKey.dkga,
+    VendingKey.base_date,
+    VendingKey.status,
+    VendingKey.expires_at,
+    VendingKey.key_nonce,
+    VendingKey.key_ciphertext,
+    VendingKey.master_key_id,
+)
+
 # Run for every token: prepared once (see backend.db.prepared).
 _FIND_KEY = Prepared(
-    select(
-        VendingKey.id,
-        VendingKey.dkga,
-        VendingKey.base_date,
-        VendingKey.status,
-        VendingKey.expires_at,
-        VendingKey.key_nonce,
-        VendingKey.key_ciphertext,
-        VendingKey.master_key_id,
-    ).where(
+    select(*VENDING_KEY_COLUMNS).where(
         VendingKey.sgc == bindparam("sgc"),
         VendingKey.krn == bindparam("krn"),
         VendingKey.kt == bindparam("kt"),
     )
 )
 
+_READ_KEY = "gridvend.engine.keys_read"
+
+
+def stored_key(sgc: int, krn: int, kt: int, row: Sequence[Any]) -> StoredVendingKey | None:
+    """The vending key from the values of :data:`VENDING_KEY_COLUMNS` (None when the id is null, as
+    for the missing side of an outer join)."""
+    key_id, dkga, base_date, status, expires_at, nonce, ciphertext, master_key_id = row
+    if key_id is None:
+        return None
+    return StoredVendingKey(
+        id=key_id,
+        binding=KeyBinding(sgc, krn, kt, dkga, base_date),
+        status=status,
+        expires_at=expires_at,
+        wrapped=WrappedKey(nonce, ciphertext, master_key_id),
+    )
+
+
+def remember_read_key(
+    session: AsyncSession, sgc: int, krn: int, kt: int, found: StoredVendingKey | None
+) -> None:
+    """Let :func:`database_lookup` use a vending key the caller has just read in the session's current
+    transaction (e.g. joined to the meter it sells for), instead of reading it again. Forgotten when
+    the transaction ends."""
+    transaction = session.get_transaction()
+    memo = session.info.get(_READ_KEY)
+    if memo is None or memo[0] is not transaction:
+        known: dict[tuple[int, int, int], StoredVendingKey | None] = {}
+        memo = session.info[_READ_KEY] = (transaction, known)
+    memo[1][(sgc, krn, kt)] = found
+
 
 def database_lookup(session: AsyncSession) -> VendingKeyLookup:
     """Find vending keys with ``session`` (inside the caller's transaction)."""
 
     async def find(sgc: int, krn: int, kt: int) -> StoredVendingKey | None:
+        memo = session.info.get(_READ_KEY)
+        if memo is not None and memo[0] is session.get_transaction() and (sgc, krn, kt) in memo[1]:
+            known: StoredVendingKey | None = memo[1][(sgc, krn, kt)]
+            return known
         row = await _FIND_KEY.first(session, {"sgc": sgc, "krn": krn, "kt": kt})
-        if row is None:
-            return None
-        key_id, dkga, base_date, status, expires_at, nonce, ciphertext, master_key_id = row
-        return StoredVendingKey(
-            id=key_id,
-            binding=KeyBinding(sgc, krn, kt, dkga, base_date),
-            status=status,
-            expires_at=expires_at,
-            wrapped=WrappedKey(nonce, ciphertext, master_key_id),
-        )
+        return None if row is None else stored_key(sgc, krn, kt, row)
 
     return find
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from backend.db.batch import WriteBatch
 from backend.db.prepared import Prepared, detached, insert_row
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
@@ -31,6 +34,93 @@ _MOVE_BALANCES = Prepared(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One balanced posting as rows to write: the transaction, its entries and the customer balance
+    changes (account id, credit change, debt change)."""
+
+    transaction: dict[str, Any]
+    entries: list[dict[str, Any]]
+    balance_moves: list[tuple[int, int, int]]
+
+
+def posting(
+    actor: Actor,
+    *,
+    transaction_id: int | None,
+    kind: str,
+    reference: str,
+    description: str,
+    lines: Sequence[Line],
+    org_unit_id: int | None = None,
+    reverses_id: int | None = None,
+) -> Posting:
+    """The rows of a balanced posting (UnbalancedPosting unless the lines balance). With
+    ``transaction_id`` None the id is left to the database (the entries then get it in :func:`post`)."""
+    kept = check_balanced(lines)
+    transaction = {
+        "at": utcnow(),
+        "kind": kind,
+        "reference": reference,
+        "description": description[:300],
+        "reverses_id": reverses_id,
+        "org_unit_id": org_unit_id,
+        "actor_name": actor.name,
+    }
+    if transaction_id is not None:
+        transaction = {"id": transaction_id, **transaction}
+    entries = [
+        {
+            "transaction_id": transaction_id,
+            "account": line.account.value,
+            "amount_minor": line.amount_minor,
+            "currency": line.currency,
+            "customer_account_id": line.customer_account_id,
+            "memo": line.memo,
+        }
+        for line in kept
+    ]
+    moves = [
+        (account_id, credit_delta, debt_delta)
+        for account_id, (credit_delta, debt_delta) in sorted(subledger_deltas(kept).items())
+        if credit_delta != 0 or debt_delta != 0
+    ]
+    return Posting(transaction, entries, moves)
+
+
+def add_posting(batch: WriteBatch, posted: Posting) -> list[int]:
+    """Add a posting whose transaction id is allocated to ``batch``. Returns the batch parts of its
+    balance updates, for :func:`check_applied` once the batch is flushed."""
+    assert posted.transaction.get("id") is not None, "allocate the transaction id first"
+    batch.insert(LedgerTransaction, [posted.transaction])
+    batch.insert(LedgerEntry, posted.entries)
+    return [
+        batch.update(
+            Account,
+            where={"id": account_id},
+            add={"credit_minor": credit_delta, "debt_minor": debt_delta},
+            returning=("credit_minor", "debt_minor"),
+        )
+        for account_id, credit_delta, debt_delta in posted.balance_moves
+    ]
+
+
+def check_applied(
+    session: AsyncSession,
+    posted: Posting,
+    parts: Sequence[int],
+    results: Mapping[int, tuple[Any, ...] | None],
+) -> LedgerTransaction:
+    """After the batch of :func:`add_posting` is flushed: Conflict when a customer account was not
+    found, else keep loaded accounts in step; returns the transaction as written (detached)."""
+    for (account_id, _, _), part in zip(posted.balance_moves, parts, strict=True):
+        balances = results.get(part)
+        if balances is None:
+            raise Conflict(f"Customer account {account_id} does not exist.")
+        _refresh_loaded_account(session, account_id, *balances)
+    return detached(LedgerTransaction, posted.transaction)
+
+
 async def post(
     session: AsyncSession,
     actor: Actor,
@@ -48,41 +138,28 @@ async def post(
     CHECK constraints refuse a balance below zero, so the whole transaction fails rather than letting
     a customer spend credit they do not have.
     """
-    kept = check_balanced(lines)
-    values = {
-        "at": utcnow(),
-        "kind": kind,
-        "reference": reference,
-        "description": description[:300],
-        "reverses_id": reverses_id,
-        "org_unit_id": org_unit_id,
-        "actor_name": actor.name,
-    }
-    transaction_id = int(await _INSERT_TRANSACTION.scalar(session, values))
-    await _INSERT_ENTRY.execute_many(
-        session,
-        [
-            {
-                "transaction_id": transaction_id,
-                "account": line.account.value,
-                "amount_minor": line.amount_minor,
-                "currency": line.currency,
-                "customer_account_id": line.customer_account_id,
-                "memo": line.memo,
-            }
-            for line in kept
-        ],
+    posted = posting(
+        actor,
+        transaction_id=None,
+        kind=kind,
+        reference=reference,
+        description=description,
+        lines=lines,
+        org_unit_id=org_unit_id,
+        reverses_id=reverses_id,
     )
-    for account_id, (credit_delta, debt_delta) in sorted(subledger_deltas(kept).items()):
-        if credit_delta == 0 and debt_delta == 0:
-            continue
+    transaction_id = int(await _INSERT_TRANSACTION.scalar(session, posted.transaction))
+    await _INSERT_ENTRY.execute_many(
+        session, [{**entry, "transaction_id": transaction_id} for entry in posted.entries]
+    )
+    for account_id, credit_delta, debt_delta in posted.balance_moves:
         balances = await _MOVE_BALANCES.first(
             session, {"account": account_id, "credit_delta": credit_delta, "debt_delta": debt_delta}
         )
         if balances is None:
             raise Conflict(f"Customer account {account_id} does not exist.")
         _refresh_loaded_account(session, account_id, *balances)
-    return detached(LedgerTransaction, {"id": transaction_id, **values})
+    return detached(LedgerTransaction, {"id": transaction_id, **posted.transaction})
 
 
 def _refresh_loaded_account(

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.prepared import EntityColumns, Prepared, detached, insert_row
+from backend.db.batch import WriteBatch, next_id_columns
+from backend.db.prepared import EntityColumns, Prepared, detached
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
@@ -27,10 +28,17 @@ from backend.domain.audit import service as audit
 from backend.domain.customers.models import Account, Customer
 from backend.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.domain.keys import service as keys
-from backend.domain.keys.engine import TokenEngine, TokenOut
-from backend.domain.keys.models import MeterKeyChange
+from backend.domain.keys.engine import (
+    VENDING_KEY_COLUMNS,
+    TokenEngine,
+    TokenOut,
+    remember_read_key,
+    stored_key,
+)
+from backend.domain.keys.models import MeterKeyChange, VendingKey
 from backend.domain.keys.rules import next_tid, tid_at
 from backend.domain.ledger import service as ledger
+from backend.domain.ledger.models import LedgerTransaction
 from backend.domain.network.models import SupplyPoint
 from backend.domain.org.models import OrgUnit
 from backend.domain.tariffs import rules as tariff_rules
@@ -127,13 +135,17 @@ def _validate(request: PurchaseRequest, settings: Settings) -> None:
 
 
 # The sale's statements are built once and bound per call. All but the first run as prepared
-# statements on the driver connection (see backend.db.prepared); the first, through SQLAlchemy, also
-# begins the transaction on PostgreSQL.
-_EXISTING = select(Vend).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
+# The statements of a sale run on the driver connection (see backend.db.prepared).
+_VEND = EntityColumns.of(Vend)
+_EXISTING = Prepared(
+    select(*_VEND.columns).where(Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref"))
+)
 
 
 async def _existing(session: AsyncSession, client_key: str, client_ref: str) -> Vend | None:
-    return (await session.execute(_EXISTING, {"key": client_key, "ref": client_ref})).scalar_one_or_none()
+    """The stored attempt under (client, reference), as a detached instance, or None."""
+    row = await _EXISTING.first(session, {"key": client_key, "ref": client_ref})
+    return None if row is None else cast(Vend, _VEND.build(row))
 
 
 async def tokens_of(session: AsyncSession, vend_id: int) -> list[VendToken]:
@@ -259,17 +271,27 @@ _CONTEXT_ENTITIES = tuple(
 )
 
 
-def _context_query(*, lock: bool) -> Prepared:
-    """The meter, its open account (both locked when ``lock``), the customer, the pending key change and
-    the account's tariff version in force at the bound moment ``at``."""
+def _context_query(*, for_sale: bool) -> Prepared:
+    """The meter, its open account, the customer, the pending key change and the account's tariff version
+    in force at the bound moment ``at``.
+
+    ``for_sale``: the meter and account rows locked, and two more things a sale needs, so that it
+    does not ask for them separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`) and the
+    id of a sale already stored under the caller's (``key``, ``ref``), or null."""
     in_force_id = (
         tariffs.in_force_query(Account.tariff_id, bindparam("at"))
         .with_only_columns(TariffVersion.id)
         .correlate(Account)
         .scalar_subquery()
     )
+    columns: list[Any] = [column for entity in _CONTEXT_ENTITIES for column in entity.columns]
+    if for_sale:
+        stored = select(Vend.id).where(
+            Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref")
+        )
+        columns += [*VENDING_KEY_COLUMNS, stored.scalar_subquery()]
     query = (
-        select(*(column for entity in _CONTEXT_ENTITIES for column in entity.columns))
+        select(*columns)
         .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
         .join(Customer, Customer.id == Account.customer_id)
         .outerjoin(
@@ -278,10 +300,18 @@ def _context_query(*, lock: bool) -> Prepared:
         .outerjoin(TariffVersion, TariffVersion.id == in_force_id)
         .where(Meter.meter_no == bindparam("digits"), Meter.status == "installed")
     )
-    return Prepared(query.with_for_update(of=[Meter, Account]) if lock else query)
+    if not for_sale:
+        return Prepared(query)
+    query = query.outerjoin(
+        VendingKey, and_(VendingKey.sgc == Meter.sgc, VendingKey.krn == Meter.krn, VendingKey.kt == Meter.kt)
+    )
+    return Prepared(query.with_for_update(of=[Meter, Account]))
 
 
-_CONTEXT_QUERIES = {lock: _context_query(lock=lock) for lock in (False, True)}
+_LOOKUP_CONTEXT = _context_query(for_sale=False)
+_SALE_CONTEXT = _context_query(for_sale=True)
+_ENTITY_WIDTH = sum(len(entity.keys) for entity in _CONTEXT_ENTITIES)
+_KEY_WIDTH = len(VENDING_KEY_COLUMNS)
 
 
 def _context_row(row: tuple[Any, ...]) -> list[Any]:
@@ -295,25 +325,11 @@ def _context_row(row: tuple[Any, ...]) -> list[Any]:
     return out
 
 
-async def _context_in_one_query(
-    session: AsyncSession, digits: str, now: datetime, *, lock: bool
-) -> SaleContext | None:
-    """The usual case in one statement: an installed meter on an open account (both rows locked when
-    ``lock``), its customer, pending key change and tariff version in force. None when the meter is
-    unknown, not installed or without an open account (the caller then finds out which)."""
-    row = await _CONTEXT_QUERIES[lock].first(session, {"digits": digits, "at": now})
-    if row is None:
-        return None
-    meter, account, customer, pending, version = _context_row(row)
-    return _checked(meter, account, customer, pending, version, now)
-
-
-async def sale_context(session: AsyncSession, meter_number: str, now: datetime, *, lock: bool) -> SaleContext:
-    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not."""
-    digits = normalise_meter_number(meter_number)
-    ctx = await _context_in_one_query(session, digits, now, lock=lock)
-    if ctx is not None:
-        return ctx
+async def _context_the_long_way(
+    session: AsyncSession, digits: str, meter_number: str, now: datetime, *, lock: bool
+) -> SaleContext:
+    """When the one-statement context found nothing: which of meter, installation, open account is
+    missing (VendRefused saying so), or the context."""
     meter = await _meter_by_number(session, digits, lock=lock)
     if meter is None:
         raise VendRefused("unknown_meter", f"No meter numbered {meter_number} is registered.")
@@ -324,11 +340,45 @@ async def sale_context(session: AsyncSession, meter_number: str, now: datetime, 
     return _checked(meter, account, customer, pending, version, now)
 
 
+async def sale_context(session: AsyncSession, meter_number: str, now: datetime, *, lock: bool) -> SaleContext:
+    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not.
+    The usual case is one statement: an installed meter on an open account, its customer, pending key
+    change and tariff version in force."""
+    digits = normalise_meter_number(meter_number)
+    if lock:
+        row = await _SALE_CONTEXT.first(session, {"digits": digits, "at": now, "key": "", "ref": ""})
+        if row is not None:
+            return _sale_context_of(session, row, now)
+    else:
+        row = await _LOOKUP_CONTEXT.first(session, {"digits": digits, "at": now})
+        if row is not None:
+            meter, account, customer, pending, version = _context_row(row)
+            return _checked(meter, account, customer, pending, version, now)
+    return await _context_the_long_way(session, digits, meter_number, now, lock=lock)
+
+
+def _sale_context_of(session: AsyncSession, row: tuple[Any, ...], now: datetime) -> SaleContext:
+    """The context from a row of ``_SALE_CONTEXT`` (its meter's vending key handed to the token engine
+    of this transaction, see ``remember_read_key``)."""
+    meter, account, customer, pending, version = _context_row(row)
+    if meter.sgc is not None and meter.krn is not None and meter.kt is not None:
+        found = stored_key(meter.sgc, meter.krn, meter.kt, row[_ENTITY_WIDTH : _ENTITY_WIDTH + _KEY_WIDTH])
+        remember_read_key(session, meter.sgc, meter.krn, meter.kt, found)
+    return _checked(meter, account, customer, pending, version, now)
+
+
 async def plan_purchase(
-    session: AsyncSession, settings: Settings, request: PurchaseRequest, now: datetime, *, lock: bool
+    session: AsyncSession,
+    settings: Settings,
+    request: PurchaseRequest,
+    now: datetime,
+    *,
+    lock: bool,
+    context: SaleContext | None = None,
 ) -> Plan:
-    """Check the meter, account and tariff and split the tender. Raises VendRefused with the reason."""
-    ctx = await sale_context(session, request.meter_number, now, lock=lock)
+    """Check the meter, account and tariff (or take the ``context`` already read) and split the tender.
+    Raises VendRefused with the reason."""
+    ctx = context or await sale_context(session, request.meter_number, now, lock=lock)
     month = local_month(now, settings.zone)
     month_wh, fixed_collected, fbe_issued, debt_recovered = await _month_totals(
         session, ctx.account.id, month
@@ -424,28 +474,43 @@ def _receipt_counter_upsert(dialect: str) -> Any:
     return stmt.returning(ReceiptCounter.last)
 
 
-_RECEIPT_UPSERTS = {
-    dialect: Prepared(_receipt_counter_upsert(dialect)) for dialect in ("postgresql", "sqlite")
-}
+# The receipt number and the ids of the sale's ledger transaction and vend, so that every write of the
+# sale is known before any is made (backend.db.batch). PostgreSQL: one statement. SQLite (no INSERT in
+# a CTE): the counter, then the ids.
+_PG_COUNTER = _receipt_counter_upsert("postgresql").cte("counter")
+_ALLOCATE_PG = Prepared(select(_PG_COUNTER.c.last, *next_id_columns("postgresql", LedgerTransaction, Vend)))
+_COUNTER_SQLITE = Prepared(_receipt_counter_upsert("sqlite"))
+_IDS_SQLITE = Prepared(select(*next_id_columns("sqlite", LedgerTransaction, Vend)))
 
 
-async def _next_receipt(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> str:
-    """The next receipt number of the station and local day (one atomic upsert of its counter)."""
-    key = f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"
-    seq = await _RECEIPT_UPSERTS[session.get_bind().dialect.name].scalar(session, {"counter": key})
-    return receipt_number(prefix, now, settings.zone, int(seq))
+@dataclass(frozen=True, slots=True)
+class _Allocated:
+    receipt_no: str
+    ledger_transaction_id: int
+    vend_id: int
+
+
+async def _allocate(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> _Allocated:
+    """The next receipt number of the station and local day (one atomic upsert of its counter, which
+    stays locked until the sale commits) and the ids of the sale's rows."""
+    params = {"counter": f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"}
+    if session.get_bind().dialect.name == "postgresql":
+        seq, transaction_id, vend_id = await _ALLOCATE_PG.one(session, params)
+    else:
+        seq = await _COUNTER_SQLITE.scalar(session, params)
+        transaction_id, vend_id = await _IDS_SQLITE.one(session)
+    return _Allocated(receipt_number(prefix, now, settings.zone, int(seq)), int(transaction_id), int(vend_id))
 
 
 _STATION_CODE = Prepared(select(OrgUnit.code).where(OrgUnit.id == bindparam("id")))
-_SET_LAST_TID = Prepared(update(Meter).where(Meter.id == bindparam("id")).values(last_tid=bindparam("tid")))
-_INSERT_VEND = insert_row(Vend)
-_INSERT_TOKEN = insert_row(VendToken, returning_id=False)
 
 
 async def _issue_tokens(
     session: AsyncSession, engine: TokenEngine, actor: Actor, plan: Plan, now: datetime
-) -> list[TokenOut]:
-    """Key change tokens first (when pending), then the credit token, then free basic electricity."""
+) -> tuple[list[TokenOut], int | None]:
+    """Key change tokens first (when pending), then the credit token, then free basic electricity.
+    Returns them with the meter's new last TID (None when unchanged), which the caller writes with the
+    sale."""
     meter = plan.meter
     out: list[TokenOut] = []
     if plan.pending is not None:
@@ -474,9 +539,7 @@ async def _issue_tokens(
             )
         )
         last = tid
-    if last != meter.last_tid:
-        await _SET_LAST_TID.rows(session, {"id": meter.id, "tid": last})
-    return out
+    return out, (last if last != meter.last_tid else None)
 
 
 def receipt_lines(plan: Plan) -> list[dict[str, Any]]:
@@ -583,11 +646,24 @@ async def purchase(
     fingerprint = request.fingerprint()
     try:
         async with session.begin():
-            existing = await _existing(session, client_key, client_ref)
-            if existing is not None:
-                return await _replay(session, existing, fingerprint)
+            # One statement: the locked context, the meter's vending key, and whether the reference
+            # is already taken. The stored sale is read only when it is, or when the usual context
+            # was not found (a refusal may be stored under the reference).
+            digits = normalise_meter_number(request.meter_number)
+            row = await _SALE_CONTEXT.first(
+                session, {"digits": digits, "at": now, "key": client_key, "ref": client_ref}
+            )
+            if row is None or row[-1] is not None:
+                existing = await _existing(session, client_key, client_ref)
+                if existing is not None:
+                    return await _replay(session, existing, fingerprint)
             try:
-                plan = await plan_purchase(session, settings, request, now, lock=True)
+                ctx = (
+                    _sale_context_of(session, row, now)
+                    if row is not None
+                    else await _context_the_long_way(session, digits, request.meter_number, now, lock=True)
+                )
+                plan = await plan_purchase(session, settings, request, now, lock=True, context=ctx)
             except VendRefused as refusal:
                 return await _record_failure(
                     session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
@@ -618,14 +694,17 @@ async def _sell(
     b = plan.breakdown
     code = await _STATION_CODE.scalar(session, {"id": actor.org_unit_id}) if actor.org_unit_id else None
     prefix = code or "API"
-    tokens = await _issue_tokens(session, engine, actor, plan, now)
+    tokens, last_tid = await _issue_tokens(session, engine, actor, plan, now)
     taxes: dict[str, int] = {}
     for line in b.lines:
         for tax in line.taxes:
             taxes[tax.name] = taxes.get(tax.name, 0) + tax.minor
-    posting = await ledger.post(
-        session,
+    # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
+    # concurrent sales hold them only for the final statements and the commit.
+    ids = await _allocate(session, prefix, now, settings)
+    posted = ledger.posting(
         actor,
+        transaction_id=ids.ledger_transaction_id,
         kind="vend",
         reference=f"vend:{client_key}:{client_ref}",
         description=f"Prepaid purchase, meter {plan.meter.meter_no}, account {plan.account.account_no}",
@@ -644,8 +723,9 @@ async def _sell(
         ),
     )
     values: dict[str, Any] = {
+        "id": ids.vend_id,
         **_attempt_fields(actor, client_key, client_ref, request, fingerprint, now),
-        "receipt_no": None,
+        "receipt_no": ids.receipt_no,
         "kind": "purchase",
         "status": "success",
         "failure_code": None,
@@ -665,16 +745,12 @@ async def _sell(
         "fbe_wh": b.fbe_wh,
         "local_month": plan.month,
         "receipt": json.dumps(_receipt(plan, settings)),
-        "ledger_transaction_id": posting.id,
+        "ledger_transaction_id": ids.ledger_transaction_id,
         "confirmed_at": None,
     }
-    # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
-    # concurrent sales hold them only for the final statements and the commit.
-    values["receipt_no"] = await _next_receipt(session, prefix, now, settings)
-    vend = detached(Vend, {"id": int(await _INSERT_VEND.scalar(session, values)), **values})
     rows = [
         {
-            "vend_id": vend.id,
+            "vend_id": ids.vend_id,
             "meter_id": plan.meter.id,
             "seq": i,
             "kind": t.kind,
@@ -686,24 +762,33 @@ async def _sell(
         }
         for i, t in enumerate(tokens, start=1)
     ]
-    await _INSERT_TOKEN.execute_many(session, rows)
-    await audit.record(
-        session,
+    head = await audit.lock_head(session)
+    # Every write of the sale, in one statement on PostgreSQL (backend.db.batch).
+    batch = WriteBatch()
+    balance_parts = ledger.add_posting(batch, posted)
+    if last_tid is not None:
+        batch.update(Meter, where={"id": plan.meter.id}, values={"last_tid": last_tid})
+    batch.insert(Vend, [values])
+    batch.insert(VendToken, rows)
+    audit.add_event(
+        batch,
+        head,
         actor,
         "vend.purchase",
         entity_type="vend",
-        entity_id=vend.id,
+        entity_id=ids.vend_id,
         detail={
             "ref": client_ref,
-            "receipt_no": vend.receipt_no,
-            "meter_no": vend.meter_no,
-            "amount_minor": vend.tender_minor,
-            "energy_wh": vend.energy_wh,
+            "receipt_no": ids.receipt_no,
+            "meter_no": plan.meter.meter_no,
+            "amount_minor": request.amount_minor,
+            "energy_wh": b.energy_wh,
             "tokens": len(rows),
         },
         org_unit_id=actor.org_unit_id,
     )
-    return VendOutcome(vend=vend, tokens=[detached(VendToken, row) for row in rows])
+    ledger.check_applied(session, posted, balance_parts, await batch.flush(session))
+    return VendOutcome(vend=detached(Vend, values), tokens=[detached(VendToken, row) for row in rows])
 
 
 async def find(session: AsyncSession, actor: Actor, client_ref: str) -> VendOutcome:
