@@ -15,6 +15,8 @@ from backend.domain.keys.engine import (
     SoftwareTokenEngine,
     TokenEngineError,
     VendingKeyUnavailable,
+    database_lookup,
+    remember_read_key,
 )
 from backend.domain.keys.rules import KeyChangeRequest, MeterKeyData, next_tid, tid_at
 from backend.settings import Settings
@@ -196,3 +198,18 @@ async def test_pending_change_becomes_tokens_then_updates_the_meter(settings: Se
         vm.enter(token.digits)
         assert vm.credit[0] == 75
         assert await service.tokens_for_pending_change(session, engine, row) is None
+
+
+async def test_a_key_the_caller_read_is_used_only_in_the_transaction_that_read_it(settings: Settings) -> None:
+    # The sale reads the meter's vending key with its context and hands it to the engine's look-up;
+    # what it handed over must not outlive that transaction (a key retired since must be seen).
+    store = keystore(settings)
+    async with db_session(settings) as session:
+        await import_key(session, store, sgc=123456, krn=1)
+        find = database_lookup(session)
+        async with session.begin():
+            remember_read_key(session, 123456, 1, 2, None)
+            assert await find(123456, 1, 2) is None
+        async with session.begin():
+            found = await find(123456, 1, 2)
+            assert found is not None and found.binding.sgc == 123456 and found.status == "active"

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import sts
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.domain.audit import service as audit
+from backend.domain.audit.models import AuditEvent, AuditHead
 from backend.domain.customers.models import Account
 from backend.domain.errors import Conflict
 from backend.domain.keys.engine import SoftwareTokenEngine
@@ -280,4 +282,30 @@ async def test_a_1993_meter_after_the_rollover_date_needs_its_key_change(
     outcome = await _buy(maker, settings, world, "too-late", _request(world, amount=30_000))
     assert outcome.vend.status == "failed" and outcome.vend.failure_code == "tid_rollover_needed"
     assert "TID rollover key change" in (outcome.vend.failure_detail or "")
+    await _check_books(maker)
+
+
+async def test_a_sale_before_the_audit_chain_has_a_head_starts_it(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    # On PostgreSQL the sale locks the receipt counter and the chain head in one statement, which finds
+    # no row while the head does not exist yet; the sale must then create the head, keep its receipt
+    # number, and leave a chain that verifies. (On SQLite these are separate statements anyway.)
+    async with maker() as session:
+        world = await build_world(session, settings)
+        if session.get_bind().dialect.name == "postgresql":
+            async with session.begin():  # as on a new database (TRUNCATE is not a row change)
+                await session.execute(text("TRUNCATE audit_events, audit_head"))
+        async with session.begin():
+            before = (await session.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
+    first = await _buy(maker, settings, world, "first-ever")
+    second = await _buy(maker, settings, world, "second")
+    assert first.vend.status == second.vend.status == "success"
+    assert first.vend.receipt_no and second.vend.receipt_no
+    assert int(second.vend.receipt_no.rsplit("-", 1)[1]) == int(first.vend.receipt_no.rsplit("-", 1)[1]) + 1
+    async with maker() as session, session.begin():
+        checked, problems = await audit.verify(session)
+        assert checked == before + 2 and problems == []
+        head = await session.get(AuditHead, 1)
+        assert head is not None and head.seq == before + 2
     await _check_books(maker)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +61,22 @@ async def lock_head(session: AsyncSession) -> LockedHead:
     """Lock the chain head for :func:`add_event` (take it as late as the transaction allows: every
     audited change waits for it)."""
     return LockedHead(*await _locked_head(session))
+
+
+def with_locked_head(query: Select[Any]) -> Select[Any]:
+    """``query`` with the chain head's seq and hash as its last two columns and the head row locked, to
+    lock it in a statement the caller runs anyway (on PostgreSQL). No row comes back while the head
+    does not exist yet: the caller then uses :func:`lock_head`, which creates it."""
+    return (
+        query.add_columns(AuditHead.seq, AuditHead.hash)
+        .where(AuditHead.id == _HEAD_ID)
+        .with_for_update(of=AuditHead)
+    )
+
+
+def head_of(row: Sequence[Any]) -> LockedHead:
+    """The head from a row of :func:`with_locked_head`."""
+    return LockedHead(int(row[-2]), str(row[-1]))
 
 
 def _event_row(

@@ -474,13 +474,21 @@ def _receipt_counter_upsert(dialect: str) -> Any:
     return stmt.returning(ReceiptCounter.last)
 
 
-# The receipt number and the ids of the sale's ledger transaction and vend, so that every write of the
-# sale is known before any is made (backend.db.batch). PostgreSQL: one statement. SQLite (no INSERT in
-# a CTE): the counter, then the ids.
+# The receipt number, the ids of the sale's ledger transaction and vend, and the audit chain head, so
+# that every write of the sale is known before any is made (backend.db.batch). PostgreSQL: one
+# statement. SQLite (no INSERT in a CTE): the counter, the ids, the head.
 _PG_COUNTER = _receipt_counter_upsert("postgresql").cte("counter")
-_ALLOCATE_PG = Prepared(select(_PG_COUNTER.c.last, *next_id_columns("postgresql", LedgerTransaction, Vend)))
+_ALLOCATE_PG = Prepared(
+    audit.with_locked_head(
+        select(_PG_COUNTER.c.last, *next_id_columns("postgresql", LedgerTransaction, Vend))
+    )
+)
+_COUNTER_VALUE = Prepared(select(ReceiptCounter.last).where(ReceiptCounter.key == bindparam("counter")))
 _COUNTER_SQLITE = Prepared(_receipt_counter_upsert("sqlite"))
-_IDS_SQLITE = Prepared(select(*next_id_columns("sqlite", LedgerTransaction, Vend)))
+_IDS = {
+    dialect: Prepared(select(*next_id_columns(dialect, LedgerTransaction, Vend)))
+    for dialect in ("postgresql", "sqlite")
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,18 +496,28 @@ class _Allocated:
     receipt_no: str
     ledger_transaction_id: int
     vend_id: int
+    head: audit.LockedHead
 
 
 async def _allocate(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> _Allocated:
-    """The next receipt number of the station and local day (one atomic upsert of its counter, which
-    stays locked until the sale commits) and the ids of the sale's rows."""
+    """The next receipt number of the station and local day (one atomic upsert of its counter), the
+    ids of the sale's rows and the audit chain head. The counter and the head stay locked until the
+    sale commits, so this comes last before the writes."""
     params = {"counter": f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"}
-    if session.get_bind().dialect.name == "postgresql":
-        seq, transaction_id, vend_id = await _ALLOCATE_PG.one(session, params)
+    dialect = session.get_bind().dialect.name
+    row = await _ALLOCATE_PG.first(session, params) if dialect == "postgresql" else None
+    if row is not None:
+        seq, transaction_id, vend_id = row[:3]
+        head = audit.head_of(row)
     else:
-        seq = await _COUNTER_SQLITE.scalar(session, params)
-        transaction_id, vend_id = await _IDS_SQLITE.one(session)
-    return _Allocated(receipt_number(prefix, now, settings.zone, int(seq)), int(transaction_id), int(vend_id))
+        if dialect == "postgresql":  # the counter moved, but the chain head does not exist yet
+            seq = await _COUNTER_VALUE.scalar(session, params)
+        else:
+            seq = await _COUNTER_SQLITE.scalar(session, params)
+        transaction_id, vend_id = await _IDS[dialect].one(session)
+        head = await audit.lock_head(session)
+    receipt_no = receipt_number(prefix, now, settings.zone, int(seq))
+    return _Allocated(receipt_no, int(transaction_id), int(vend_id), head)
 
 
 _STATION_CODE = Prepared(select(OrgUnit.code).where(OrgUnit.id == bindparam("id")))
@@ -762,7 +780,6 @@ async def _sell(
         }
         for i, t in enumerate(tokens, start=1)
     ]
-    head = await audit.lock_head(session)
     # Every write of the sale, in one statement on PostgreSQL (backend.db.batch).
     batch = WriteBatch()
     balance_parts = ledger.add_posting(batch, posted)
@@ -772,7 +789,7 @@ async def _sell(
     batch.insert(VendToken, rows)
     audit.add_event(
         batch,
-        head,
+        ids.head,
         actor,
         "vend.purchase",
         entity_type="vend",
