@@ -19,6 +19,7 @@ from backend.domain.errors import Conflict
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.service import keystore_for
 from backend.domain.ledger import service as ledger
+from backend.domain.org.models import OrgUnit
 from backend.domain.vending import service as vending
 from backend.domain.vending.models import Vend, VendToken
 from backend.settings import Settings
@@ -72,6 +73,9 @@ async def test_a_purchase_splits_the_tender_and_the_meter_accepts_the_token(
     outcome = await _buy(maker, settings, world, "sale-1")
     vend = outcome.vend
     assert vend.status == "success" and vend.receipt_no
+    async with maker() as session:
+        station = await session.get(OrgUnit, world.station_id)
+    assert station is not None and vend.receipt_no.startswith(f"{station.code}-")  # the cashier's station
     # 25% of 1000.00 = 250.00 goes to debt, but only 100.00 is owed
     assert vend.debt_recovered_minor == 10_000
     assert vend.fixed_minor == 17_400  # 150.00 + 16% VAT (the levy applies to energy only)

@@ -10,11 +10,11 @@ commit. The same reference returns the stored outcome; the same reference with a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+import msgspec
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -275,9 +275,10 @@ def _context_query(*, for_sale: bool) -> Prepared:
     """The meter, its open account, the customer, the pending key change and the account's tariff version
     in force at the bound moment ``at``.
 
-    ``for_sale``: the meter and account rows locked, and two more things a sale needs, so that it
-    does not ask for them separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`) and the
-    id of a sale already stored under the caller's (``key``, ``ref``), or null."""
+    ``for_sale``: the meter and account rows locked, and more that a sale needs, so that it does not
+    ask for it separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`), the code of the
+    seller's station ``station`` (the receipt number's prefix) and the id of a sale already stored
+    under the caller's (``key``, ``ref``), or null."""
     in_force_id = (
         tariffs.in_force_query(Account.tariff_id, bindparam("at"))
         .with_only_columns(TariffVersion.id)
@@ -289,7 +290,8 @@ def _context_query(*, for_sale: bool) -> Prepared:
         stored = select(Vend.id).where(
             Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref")
         )
-        columns += [*VENDING_KEY_COLUMNS, stored.scalar_subquery()]
+        station = select(OrgUnit.code).where(OrgUnit.id == bindparam("station"))
+        columns += [*VENDING_KEY_COLUMNS, station.scalar_subquery(), stored.scalar_subquery()]
     query = (
         select(*columns)
         .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
@@ -346,7 +348,9 @@ async def sale_context(session: AsyncSession, meter_number: str, now: datetime, 
     change and tariff version in force."""
     digits = normalise_meter_number(meter_number)
     if lock:
-        row = await _SALE_CONTEXT.first(session, {"digits": digits, "at": now, "key": "", "ref": ""})
+        row = await _SALE_CONTEXT.first(
+            session, {"digits": digits, "at": now, "key": "", "ref": "", "station": None}
+        )
         if row is not None:
             return _sale_context_of(session, row, now)
     else:
@@ -669,7 +673,14 @@ async def purchase(
             # was not found (a refusal may be stored under the reference).
             digits = normalise_meter_number(request.meter_number)
             row = await _SALE_CONTEXT.first(
-                session, {"digits": digits, "at": now, "key": client_key, "ref": client_ref}
+                session,
+                {
+                    "digits": digits,
+                    "at": now,
+                    "key": client_key,
+                    "ref": client_ref,
+                    "station": actor.org_unit_id,
+                },
             )
             if row is None or row[-1] is not None:
                 existing = await _existing(session, client_key, client_ref)
@@ -686,8 +697,24 @@ async def purchase(
                 return await _record_failure(
                     session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
                 )
+            if row is not None:
+                station_code = row[-2]
+            elif actor.org_unit_id is not None:
+                station_code = await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
+            else:
+                station_code = None
             return await _sell(
-                session, settings, engine, actor, client_key, client_ref, request, fingerprint, plan, now
+                session,
+                settings,
+                engine,
+                actor,
+                client_key,
+                client_ref,
+                request,
+                fingerprint,
+                plan,
+                now,
+                prefix=station_code or "API",
             )
     except IntegrityError:
         async with session.begin():
@@ -708,10 +735,11 @@ async def _sell(
     fingerprint: str,
     plan: Plan,
     now: datetime,
+    *,
+    prefix: str,
 ) -> VendOutcome:
+    """Issue the tokens and write the sale (``prefix``: the receipt number's, the station's code)."""
     b = plan.breakdown
-    code = await _STATION_CODE.scalar(session, {"id": actor.org_unit_id}) if actor.org_unit_id else None
-    prefix = code or "API"
     tokens, last_tid = await _issue_tokens(session, engine, actor, plan, now)
     taxes: dict[str, int] = {}
     for line in b.lines:
@@ -762,7 +790,7 @@ async def _sell(
         "energy_wh": b.energy_wh,
         "fbe_wh": b.fbe_wh,
         "local_month": plan.month,
-        "receipt": json.dumps(_receipt(plan, settings)),
+        "receipt": msgspec.json.encode(_receipt(plan, settings)).decode(),
         "ledger_transaction_id": ids.ledger_transaction_id,
         "confirmed_at": None,
     }
