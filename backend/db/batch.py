@@ -43,7 +43,7 @@ def _table(model: type[Any]) -> Table:
 @dataclass(frozen=True, slots=True)
 class _Part:
     shape: _Shape
-    params: dict[str, Any]  # bound values, keyed without the part's prefix
+    params: dict[str, Any]  # bound values, named with the part's prefix ``p<index>_``
     returning: bool
 
 
@@ -83,14 +83,16 @@ def _statement(shape: _Shape, prefix: str) -> Insert | Update:
     return _update_statement(table, where, values, add, returning, prefix)
 
 
-_ONE: dict[_Shape, Prepared] = {}
+# Compiled once per shape. A part's parameters are named ``p<index>_…`` after its place in the
+# batch, the same alone (SQLite) as in the combined statement (PostgreSQL).
+_ONE: dict[tuple[_Shape, int], Prepared] = {}
 _COMBINED: dict[tuple[_Shape, ...], Prepared] = {}
 
 
-def _one(shape: _Shape) -> Prepared:
-    prepared = _ONE.get(shape)
+def _one(shape: _Shape, index: int) -> Prepared:
+    prepared = _ONE.get((shape, index))
     if prepared is None:
-        prepared = _ONE[shape] = Prepared(_statement(shape, "p_"))
+        prepared = _ONE[(shape, index)] = Prepared(_statement(shape, f"p{index}_"))
     return prepared
 
 
@@ -120,7 +122,8 @@ class WriteBatch:
         if not rows:
             return
         keys = tuple(rows[0])
-        params = {f"{i}_{key}": row[key] for i, row in enumerate(rows) for key in keys}
+        prefix = f"p{len(self._parts)}_"
+        params = {f"{prefix}{i}_{key}": row[key] for i, row in enumerate(rows) for key in keys}
         self._parts.append(_Part(("insert", _table(model), keys, len(rows)), params, returning=False))
 
     def update(
@@ -136,9 +139,10 @@ class WriteBatch:
         ones. Returns the part's index, the key of its returned columns in :meth:`flush`'s result."""
         values, add = values or {}, add or {}
         shape = ("update", _table(model), tuple(where), tuple(values), tuple(add), tuple(returning))
-        params = {f"where_{k}": v for k, v in where.items()}
-        params.update({f"set_{k}": v for k, v in values.items()})
-        params.update({f"add_{k}": v for k, v in add.items()})
+        prefix = f"p{len(self._parts)}_"
+        params = {f"{prefix}where_{k}": v for k, v in where.items()}
+        params.update({f"{prefix}set_{k}": v for k, v in values.items()})
+        params.update({f"{prefix}add_{k}": v for k, v in add.items()})
         self._parts.append(_Part(shape, params, returning=bool(returning)))
         return len(self._parts) - 1
 
@@ -152,7 +156,7 @@ class WriteBatch:
             return await _flush_combined(session, parts)
         results: dict[int, tuple[Any, ...] | None] = {}
         for i, part in enumerate(parts):
-            row = await _one(part.shape).first(session, {f"p_{k}": v for k, v in part.params.items()})
+            row = await _one(part.shape, i).first(session, part.params)
             if part.returning:
                 results[i] = row
         return results
@@ -160,7 +164,9 @@ class WriteBatch:
 
 async def _flush_combined(session: AsyncSession, parts: list[_Part]) -> dict[int, tuple[Any, ...] | None]:
     prepared = _combined(tuple(part.shape for part in parts))
-    params = {f"p{i}_{k}": v for i, part in enumerate(parts) for k, v in part.params.items()}
+    params: dict[str, Any] = {}
+    for part in parts:
+        params.update(part.params)
     row = await prepared.first(session, params)
     results: dict[int, tuple[Any, ...] | None] = {}
     offset = 0
