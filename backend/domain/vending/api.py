@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Body, FromPath, JSONBody
@@ -60,7 +60,7 @@ def _lines(raw: list[dict[str, Any]]) -> list[ReceiptLine]:
 
 
 def purchase_out(vend: Vend, tokens: list[VendToken], replayed: bool) -> PurchaseOut:
-    receipt = json.loads(vend.receipt or "{}")
+    receipt = msgspec.json.decode(vend.receipt or "{}")
     return PurchaseOut(
         status="success" if vend.status == "success" else "failed",
         reference=vend.client_ref,
