@@ -9,7 +9,8 @@ and constraints at its end; a failing part fails the whole statement (and the tr
 separate statements would.
 
 SQLite cannot put an INSERT or UPDATE in a CTE, so there each part is its own statement, in the order
-added. Both go through :class:`~backend.db.prepared.Prepared` (compiled once per shape, SQLAlchemy's
+added, all run in one hand-over to the database thread (:func:`~backend.db.prepared.run_in_sequence`).
+Both go through :class:`~backend.db.prepared.Prepared` (compiled once per shape, SQLAlchemy's
 type processing, the session's driver connection).
 
 Parts are INSERTs of one or more rows and single-row UPDATEs (by equality on the given columns, with
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Insert, Update
 
-from backend.db.prepared import Prepared
+from backend.db.prepared import Prepared, run_in_sequence
 
 _Shape = tuple[Any, ...]
 
@@ -154,12 +155,14 @@ class WriteBatch:
             return {}
         if session.get_bind().dialect.name == "postgresql" and len(parts) > 1:
             return await _flush_combined(session, parts)
-        results: dict[int, tuple[Any, ...] | None] = {}
-        for i, part in enumerate(parts):
-            row = await _one(part.shape, i).first(session, part.params)
-            if part.returning:
-                results[i] = row
-        return results
+        rows = await run_in_sequence(
+            session, [(_one(part.shape, i), part.params) for i, part in enumerate(parts)]
+        )
+        return {
+            i: (found[0] if found else None)
+            for i, (part, found) in enumerate(zip(parts, rows, strict=True))
+            if part.returning
+        }
 
 
 async def _flush_combined(session: AsyncSession, parts: list[_Part]) -> dict[int, tuple[Any, ...] | None]:

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.prepared import EntityColumns, Prepared, insert_row
+from backend.db.prepared import EntityColumns, Prepared, insert_row, run_in_sequence
 from backend.domain.assets.models import Meter
 from backend.domain.customers.models import Account, Customer
 from backend.domain.keys.models import VendingKey
@@ -128,3 +128,27 @@ async def test_execute_many_writes_every_row_in_one_call(session: AsyncSession) 
         await _INSERT_TRANSACTIONS.execute_many(session, [_probe(reference=f"p{i}") for i in range(5)])
         await _INSERT_TRANSACTIONS.execute_many(session, [])
         assert await _COUNT.scalar(session) == 5
+
+
+async def test_statements_run_in_sequence_give_each_its_rows_and_stop_at_the_first_failure(
+    session: AsyncSession, world: World
+) -> None:
+    station = Prepared(select(OrgUnit.code).where(OrgUnit.id == bindparam("id")))
+    async with session.begin():
+        inserted, count, code = await run_in_sequence(
+            session, [(_INSERT_TRANSACTION, _probe()), (_COUNT, {}), (station, {"id": world.station_id})]
+        )
+        assert len(inserted) == 1 and isinstance(inserted[0][0], int)
+        assert count == [(1,)] and code[0][0] is not None
+    with pytest.raises(IntegrityError):
+        async with session.begin():
+            await run_in_sequence(
+                session,
+                [
+                    (_INSERT_TRANSACTION, _probe(reference="before")),
+                    (_INSERT_TRANSACTION, _probe(reverses_id=10**12)),  # no such transaction
+                    (_INSERT_TRANSACTION, _probe(reference="after")),
+                ],
+            )
+    async with session.begin():
+        assert await _COUNT.scalar(session) == 1  # the first transaction only

@@ -27,7 +27,9 @@ from backend.domain.org.models import OrgUnit
 
 _HEAD_ID = 1
 # Every audited change runs these three: they are prepared once (see backend.db.prepared).
-_LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update())
+# The chain head (seq, hash), locked (public for callers that run it with other statements; a missing
+# head, before the first event, is created by lock_head).
+LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update())
 _INSERT_EVENT = insert_row(AuditEvent)
 _MOVE_HEAD = Prepared(
     update(AuditHead)
@@ -39,13 +41,13 @@ _MOVE_HEAD = Prepared(
 async def _locked_head(session: AsyncSession) -> tuple[int, str]:
     """Lock the chain's head row (created on first use; two first writers cannot both create it) and
     return its (seq, hash)."""
-    head = await _LOCK_HEAD.first(session)
+    head = await LOCK_HEAD.first(session)
     if head is None:
         insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         await session.execute(
             insert_(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
         )
-        head = await _LOCK_HEAD.one(session)
+        head = await LOCK_HEAD.one(session)
     return int(head[0]), str(head[1])
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.batch import WriteBatch, next_id_columns
-from backend.db.prepared import EntityColumns, Prepared, detached
+from backend.db.prepared import EntityColumns, Prepared, detached, run_in_sequence
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
@@ -508,18 +508,23 @@ async def _allocate(session: AsyncSession, prefix: str, now: datetime, settings:
     ids of the sale's rows and the audit chain head. The counter and the head stay locked until the
     sale commits, so this comes last before the writes."""
     params = {"counter": f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"}
-    dialect = session.get_bind().dialect.name
-    row = await _ALLOCATE_PG.first(session, params) if dialect == "postgresql" else None
-    if row is not None:
-        seq, transaction_id, vend_id = row[:3]
-        head = audit.head_of(row)
-    else:
-        if dialect == "postgresql":  # the counter moved, but the chain head does not exist yet
+    head: audit.LockedHead | None = None
+    if session.get_bind().dialect.name == "postgresql":
+        row = await _ALLOCATE_PG.first(session, params)
+        if row is not None:
+            seq, transaction_id, vend_id = row[:3]
+            head = audit.head_of(row)
+        else:  # the counter moved, but the chain head does not exist yet
             seq = await _COUNTER_VALUE.scalar(session, params)
-        else:
-            seq = await _COUNTER_SQLITE.scalar(session, params)
-        transaction_id, vend_id = await _IDS[dialect].one(session)
-        head = await audit.lock_head(session)
+            transaction_id, vend_id = await _IDS["postgresql"].one(session)
+    else:
+        counter, ids, heads = await run_in_sequence(
+            session, [(_COUNTER_SQLITE, params), (_IDS["sqlite"], {}), (audit.LOCK_HEAD, {})]
+        )
+        seq, (transaction_id, vend_id) = counter[0][0], ids[0]
+        head = audit.head_of(heads[0]) if heads else None
+    if head is None:
+        head = await audit.lock_head(session)  # creates the head
     receipt_no = receipt_number(prefix, now, settings.zone, int(seq))
     return _Allocated(receipt_no, int(transaction_id), int(vend_id), head)
 
