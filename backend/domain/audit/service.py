@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.batch import WriteBatch
-from backend.db.prepared import Prepared, detached, insert_row
+from backend.db.prepared import Prepared, detached
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.audit.models import AuditEvent, AuditHead
@@ -26,16 +26,10 @@ from backend.domain.audit.rules import (
 from backend.domain.org.models import OrgUnit
 
 _HEAD_ID = 1
-# Every audited change runs these three: they are prepared once (see backend.db.prepared).
-# The chain head (seq, hash), locked (public for callers that run it with other statements; a missing
-# head, before the first event, is created by lock_head).
+# The chain head (seq, hash), locked: every audited change reads it (prepared once, see
+# backend.db.prepared). Public for callers that run it with other statements; a missing head, before
+# the first event, is created by lock_head.
 LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update())
-_INSERT_EVENT = insert_row(AuditEvent)
-_MOVE_HEAD = Prepared(
-    update(AuditHead)
-    .where(AuditHead.id == _HEAD_ID)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
 
 
 async def _locked_head(session: AsyncSession) -> tuple[int, str]:
@@ -121,11 +115,20 @@ async def record(
     """Append one event to the chain, in the caller's transaction (it commits or rolls back with it).
 
     Returns the event as written (a detached instance)."""
-    head_seq, head_hash = await _locked_head(session)
-    row = _event_row(head_seq, head_hash, actor, action, entity_type, entity_id, detail, org_unit_id)
-    await _INSERT_EVENT.rows(session, row)
-    await _MOVE_HEAD.rows(session, {"new_seq": row["seq"], "new_hash": row["hash"]})
-    return detached(AuditEvent, row)
+    head = await lock_head(session)
+    batch = WriteBatch()
+    event = add_event(
+        batch,
+        head,
+        actor,
+        action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        detail=detail,
+        org_unit_id=org_unit_id,
+    )
+    await batch.flush(session)  # one statement on PostgreSQL
+    return event
 
 
 def add_event(

@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from backend.db.batch import WriteBatch
-from backend.db.prepared import Prepared, detached, insert_row
+from backend.db.batch import WriteBatch, next_id_columns
+from backend.db.prepared import Prepared, detached
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.customers.models import Account
@@ -20,24 +20,17 @@ from backend.domain.errors import Conflict
 from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
 from backend.domain.ledger.rules import Line, check_balanced, reversal_of, subledger_deltas
 
-# Every sale posts: these are prepared once (see backend.db.prepared).
-_INSERT_TRANSACTION = insert_row(LedgerTransaction)
-_INSERT_ENTRY = insert_row(LedgerEntry, returning_id=False)
-_MOVE_BALANCES = Prepared(
-    update(Account)
-    .where(Account.id == bindparam("account"))
-    .values(
-        credit_minor=Account.credit_minor + bindparam("credit_delta"),
-        debt_minor=Account.debt_minor + bindparam("debt_delta"),
-    )
-    .returning(Account.credit_minor, Account.debt_minor)
-)
+# The id of a new ledger transaction (allocated before it is written, see backend.db.batch).
+_NEXT_ID = {
+    dialect: Prepared(select(*next_id_columns(dialect, LedgerTransaction)))
+    for dialect in ("postgresql", "sqlite")
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """One balanced posting as rows to write: the transaction, its entries and the customer balance
-    changes (account id, credit change, debt change)."""
+    """One balanced posting as rows to write: the transaction (without its id), its entries (without
+    the transaction's id) and the customer balance changes (account id, credit change, debt change)."""
 
     transaction: dict[str, Any]
     entries: list[dict[str, Any]]
@@ -47,7 +40,6 @@ class Posting:
 def posting(
     actor: Actor,
     *,
-    transaction_id: int | None,
     kind: str,
     reference: str,
     description: str,
@@ -55,8 +47,7 @@ def posting(
     org_unit_id: int | None = None,
     reverses_id: int | None = None,
 ) -> Posting:
-    """The rows of a balanced posting (UnbalancedPosting unless the lines balance). With
-    ``transaction_id`` None the id is left to the database (the entries then get it in :func:`post`)."""
+    """The rows of a balanced posting (UnbalancedPosting unless the lines balance)."""
     kept = check_balanced(lines)
     transaction = {
         "at": utcnow(),
@@ -67,11 +58,8 @@ def posting(
         "org_unit_id": org_unit_id,
         "actor_name": actor.name,
     }
-    if transaction_id is not None:
-        transaction = {"id": transaction_id, **transaction}
     entries = [
         {
-            "transaction_id": transaction_id,
             "account": line.account.value,
             "amount_minor": line.amount_minor,
             "currency": line.currency,
@@ -88,12 +76,17 @@ def posting(
     return Posting(transaction, entries, moves)
 
 
-def add_posting(batch: WriteBatch, posted: Posting) -> list[int]:
-    """Add a posting whose transaction id is allocated to ``batch``. Returns the batch parts of its
-    balance updates, for :func:`check_applied` once the batch is flushed."""
-    assert posted.transaction.get("id") is not None, "allocate the transaction id first"
-    batch.insert(LedgerTransaction, [posted.transaction])
-    batch.insert(LedgerEntry, posted.entries)
+async def next_transaction_id(session: AsyncSession) -> int:
+    """Allocate the id of a ledger transaction the caller is about to write in this transaction."""
+    return int(await _NEXT_ID[session.get_bind().dialect.name].scalar(session))
+
+
+def add_posting(batch: WriteBatch, posted: Posting, transaction_id: int) -> list[int]:
+    """Add the writes of ``posted`` under its allocated id to ``batch``: the transaction, its entries
+    and one atomic balance UPDATE per customer account. Returns the batch parts of those updates, for
+    :func:`check_applied` once the batch is flushed."""
+    batch.insert(LedgerTransaction, [{"id": transaction_id, **posted.transaction}])
+    batch.insert(LedgerEntry, [{"transaction_id": transaction_id, **entry} for entry in posted.entries])
     return [
         batch.update(
             Account,
@@ -108,6 +101,7 @@ def add_posting(batch: WriteBatch, posted: Posting) -> list[int]:
 def check_applied(
     session: AsyncSession,
     posted: Posting,
+    transaction_id: int,
     parts: Sequence[int],
     results: Mapping[int, tuple[Any, ...] | None],
 ) -> LedgerTransaction:
@@ -118,7 +112,7 @@ def check_applied(
         if balances is None:
             raise Conflict(f"Customer account {account_id} does not exist.")
         _refresh_loaded_account(session, account_id, *balances)
-    return detached(LedgerTransaction, posted.transaction)
+    return detached(LedgerTransaction, {"id": transaction_id, **posted.transaction})
 
 
 async def post(
@@ -136,11 +130,11 @@ async def post(
 
     Customer credit and debt on ``accounts`` change by one atomic ``UPDATE`` each; the database's
     CHECK constraints refuse a balance below zero, so the whole transaction fails rather than letting
-    a customer spend credit they do not have.
+    a customer spend credit they do not have. Two round trips: the id, then every write (one
+    statement on PostgreSQL, see backend.db.batch).
     """
     posted = posting(
         actor,
-        transaction_id=None,
         kind=kind,
         reference=reference,
         description=description,
@@ -148,18 +142,10 @@ async def post(
         org_unit_id=org_unit_id,
         reverses_id=reverses_id,
     )
-    transaction_id = int(await _INSERT_TRANSACTION.scalar(session, posted.transaction))
-    await _INSERT_ENTRY.execute_many(
-        session, [{**entry, "transaction_id": transaction_id} for entry in posted.entries]
-    )
-    for account_id, credit_delta, debt_delta in posted.balance_moves:
-        balances = await _MOVE_BALANCES.first(
-            session, {"account": account_id, "credit_delta": credit_delta, "debt_delta": debt_delta}
-        )
-        if balances is None:
-            raise Conflict(f"Customer account {account_id} does not exist.")
-        _refresh_loaded_account(session, account_id, *balances)
-    return detached(LedgerTransaction, {"id": transaction_id, **posted.transaction})
+    transaction_id = await next_transaction_id(session)
+    batch = WriteBatch()
+    parts = add_posting(batch, posted, transaction_id)
+    return check_applied(session, posted, transaction_id, parts, await batch.flush(session))
 
 
 def _refresh_loaded_account(

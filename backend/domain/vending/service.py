@@ -755,7 +755,6 @@ async def _sell(
     ids = await _allocate(session, prefix, now, settings)
     posted = ledger.posting(
         actor,
-        transaction_id=ids.ledger_transaction_id,
         kind="vend",
         reference=f"vend:{client_key}:{client_ref}",
         description=f"Prepaid purchase, meter {plan.meter.meter_no}, account {plan.account.account_no}",
@@ -815,7 +814,7 @@ async def _sell(
     ]
     # Every write of the sale, in one statement on PostgreSQL (backend.db.batch).
     batch = WriteBatch()
-    balance_parts = ledger.add_posting(batch, posted)
+    balance_parts = ledger.add_posting(batch, posted, ids.ledger_transaction_id)
     if last_tid is not None:
         batch.update(Meter, where={"id": plan.meter.id}, values={"last_tid": last_tid})
     batch.insert(Vend, [values])
@@ -837,7 +836,9 @@ async def _sell(
         },
         org_unit_id=actor.org_unit_id,
     )
-    ledger.check_applied(session, posted, balance_parts, await batch.flush(session))
+    ledger.check_applied(
+        session, posted, ids.ledger_transaction_id, balance_parts, await batch.flush(session)
+    )
     return VendOutcome(vend=detached(Vend, values), tokens=[detached(VendToken, row) for row in rows])
 
 
