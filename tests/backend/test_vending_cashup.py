@@ -73,6 +73,7 @@ async def _sell(
     amount: int,
     method: str = "cash",
     at: datetime | None = None,
+    shift_rule: bool = False,
 ) -> vending.VendOutcome:
     async with maker() as session:
         engine = SoftwareTokenEngine.for_session(session, keystore_for(settings))
@@ -91,6 +92,7 @@ async def _sell(
                 channel="station",
             ),
             now=at,
+            shift_rule=shift_rule,
         )
 
 
@@ -357,23 +359,59 @@ async def test_closing_without_a_shift_and_who_may_read_a_z_report(
             await cashup.current_shift(session, Actor(kind="api_client", id=1, name="bank", realm="api"))
 
 
-async def test_a_cashier_without_an_open_shift_is_refused(
+async def test_a_cashier_without_an_open_shift_is_refused_and_nothing_is_stored(
     maker: Maker, settings: Settings, till: tuple[World, Actor, Actor, Actor]
 ) -> None:
-    _, anna, _, sue = till
-    async with maker() as session:
-        with pytest.raises(vending.VendRefused, match="Open your shift before selling") as refused:
-            await cashup.require_open_shift(session, anna, "ref-1")
+    world, anna, _, sue = till
+    with pytest.raises(vending.VendRefused, match="Open your shift before selling") as refused:
+        await _sell(maker, settings, world, anna, "ref-1", 100_000, shift_rule=True)
     assert refused.value.code == "no_open_shift"
-    async with maker() as session:  # supervisors and API clients are not concerned
-        await cashup.require_open_shift(session, sue, "ref-1")
-        await cashup.require_open_shift(session, Actor(kind="api_client", id=1, name="bank"), "ref-1")
-    async with maker() as session:
-        await cashup.open_shift(session, settings, anna, opening_float_minor=0)
-    async with maker() as session:
-        await cashup.require_open_shift(session, anna, "ref-1")
     async with maker() as session, session.begin():
         assert (await session.execute(select(func.count()).select_from(Vend))).scalar_one() == 0
+    # Supervisors and API clients do not sell in shifts.
+    assert (
+        await _sell(maker, settings, world, sue, "sue-1", 100_000, shift_rule=True)
+    ).vend.status == "success"
+    bank = Actor(kind="api_client", id=1, name="bank")
+    assert (
+        await _sell(maker, settings, world, bank, "bank-1", 100_000, shift_rule=True)
+    ).vend.status == "success"
+    async with maker() as session:
+        await cashup.open_shift(session, settings, anna, opening_float_minor=0)
+    sold = await _sell(maker, settings, world, anna, "ref-1", 100_000, shift_rule=True)
+    assert sold.vend.status == "success" and not sold.replayed
+    async with maker() as session:
+        await cashup.close_shift(session, settings, anna, declared_cash_minor=100_000)
+    # After the cash-up a new sale is refused; the sale made in the shift still answers its retry.
+    with pytest.raises(vending.VendRefused, match="Open your shift"):
+        await _sell(maker, settings, world, anna, "ref-2", 100_000, shift_rule=True)
+    again = await _sell(maker, settings, world, anna, "ref-1", 100_000, shift_rule=True)
+    assert again.replayed and [t.token for t in again.tokens] == [t.token for t in sold.tokens]
+
+
+async def test_closing_a_shift_waits_for_a_sale_in_flight(
+    maker: Maker, settings: Settings, till: tuple[World, Actor, Actor, Actor]
+) -> None:
+    # A sale checks the open shift inside its own transaction, with a share lock; the cash-up locks the
+    # shift for update, so it adds up the sales only once the sale in flight has committed (or it
+    # would miss it in the Z-report).
+    _, anna, _, _ = till
+    async with maker() as session:
+        await cashup.open_shift(session, settings, anna, opening_float_minor=0)
+    async with maker() as selling, selling.begin():
+        await vending._require_open_shift(selling, anna)  # the sale's check, its transaction still open
+
+        async def close() -> None:
+            async with maker() as session:
+                await cashup.close_shift(session, settings, anna, declared_cash_minor=0)
+
+        closing = asyncio.create_task(close())
+        await asyncio.sleep(0.5)
+        assert not closing.done()  # waiting for the sale's transaction
+    await asyncio.wait_for(closing, timeout=20)
+    async with maker() as session, session.begin():
+        shift = (await session.execute(select(Shift).where(Shift.user_id == anna.id))).scalar_one()
+        assert shift.status == "closed"
 
 
 @given(

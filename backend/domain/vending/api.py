@@ -11,8 +11,8 @@ from litestar.params import Body, FromPath, JSONBody
 
 from backend.domain.auth.rules import Role
 from backend.domain.keys.engine import SoftwareTokenEngine
-from backend.domain.vending import cashup, followups, service
 from backend.domain.vending import examples as ex
+from backend.domain.vending import followups, service
 from backend.domain.vending.models import Vend, VendRequest, VendToken
 from backend.domain.vending.rules import group_token
 from backend.domain.vending.schemas import (
@@ -175,8 +175,6 @@ class VendingController(Controller):
         reference: Reference,
         data: Annotated[PurchaseIn, Body(examples=[ex.PURCHASE_REQUEST])],
     ) -> Response[PurchaseOut]:
-        # A cashier sells through the staff app only inside an open shift (the cash-up needs it).
-        await cashup.require_open_shift(db, actor, reference)
         engine = SoftwareTokenEngine.for_session(db, keystore(state))
         outcome = await service.purchase(
             db,
@@ -185,6 +183,7 @@ class VendingController(Controller):
             actor,
             client_ref=reference,
             request=_request(data, _channel(actor.kind, actor.roles)),
+            shift_rule=True,
         )
         return _outcome_response(outcome)
 

@@ -36,7 +36,6 @@ from backend.domain.vending.rules import (
     z_report_number,
     z_report_prefix,
 )
-from backend.domain.vending.service import VendRefused, client_key_of
 from backend.settings import Settings
 
 OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
@@ -428,28 +427,3 @@ async def list_shifts(
                 totals = Totals.from_json(shift.totals)
             out.append(await _view(session, shift, totals))
         return out, int(total)
-
-
-async def require_open_shift(session: AsyncSession, actor: Actor, client_ref: str) -> None:
-    """Refuse a cashier's sale through the staff app when the cashier has no open shift.
-
-    Only users holding the cashier role are concerned (API clients, agents and supervisors are not).
-    A reference that already reached us is let through, so a retry after the shift closed still
-    returns the stored outcome instead of a refusal.
-    """
-    if actor.kind != "user" or actor.id is None or Role.CASHIER not in actor.roles:
-        return
-    async with session.begin():
-        if await _open_shift_of(session, actor.id) is not None:
-            return
-        known = (
-            await session.execute(
-                select(Vend.id).where(Vend.client_key == client_key_of(actor), Vend.client_ref == client_ref)
-            )
-        ).first()
-        if known is not None:
-            return
-    raise VendRefused(
-        "no_open_shift",
-        "Open your shift before selling: the end-of-shift cash-up needs every sale inside a shift.",
-    )

@@ -25,6 +25,7 @@ from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
 from backend.domain.audit import service as audit
+from backend.domain.auth.rules import Role
 from backend.domain.customers.models import Account, Customer
 from backend.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.domain.keys import service as keys
@@ -44,7 +45,7 @@ from backend.domain.org.models import OrgUnit
 from backend.domain.tariffs import rules as tariff_rules
 from backend.domain.tariffs import service as tariffs
 from backend.domain.tariffs.models import TariffVersion
-from backend.domain.vending.models import ReceiptCounter, Vend, VendToken
+from backend.domain.vending.models import ReceiptCounter, Shift, Vend, VendToken
 from backend.domain.vending.rules import (
     CHANNELS,
     PAYMENT_METHODS,
@@ -650,6 +651,28 @@ async def _record_failure(
     return VendOutcome(vend=vend)
 
 
+# A cashier's open shift, share-locked by the sale: closing the shift (which locks it for update and
+# then adds up its sales) waits for a sale in flight, so a sale is in its shift's cash-up or refused.
+_OPEN_SHIFT = Prepared(
+    select(Shift.id)
+    .where(Shift.user_id == bindparam("user"), Shift.status == "open")
+    .with_for_update(read=True)
+)
+
+
+async def _require_open_shift(session: AsyncSession, actor: Actor) -> None:
+    """Refuse a cashier's sale while the cashier has no open shift (not stored under the reference:
+    the cashier opens the shift and sends the same reference again). Only users holding the cashier
+    role sell in shifts; API clients, agents and supervisors do not."""
+    if actor.kind != "user" or actor.id is None or Role.CASHIER not in actor.roles:
+        return
+    if await _OPEN_SHIFT.first(session, {"user": actor.id}) is None:
+        raise VendRefused(
+            "no_open_shift",
+            "Open your shift before selling: the end-of-shift cash-up needs every sale inside a shift.",
+        )
+
+
 async def purchase(
     session: AsyncSession,
     settings: Settings,
@@ -659,8 +682,12 @@ async def purchase(
     client_ref: str,
     request: PurchaseRequest,
     now: datetime | None = None,
+    shift_rule: bool = False,
 ) -> VendOutcome:
     """Sell electricity exactly once per (caller, reference). See the module docstring.
+
+    ``shift_rule``: a cashier sells only inside an open shift (the staff app's rule: the cash-up needs
+    every sale inside a shift). Off for callers that sell without shifts (the demo's history, tests).
 
     One transaction: look the reference up, lock the meter and account, sell (or record the refusal)
     and commit. A concurrent duplicate that committed after our look-up makes our INSERT of the same
@@ -691,6 +718,8 @@ async def purchase(
                 existing = await _existing(session, client_key, client_ref)
                 if existing is not None:
                     return await _replay(session, existing, fingerprint)
+            if shift_rule:
+                await _require_open_shift(session, actor)
             try:
                 ctx = (
                     _sale_context_of(session, row, now)
