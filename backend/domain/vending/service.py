@@ -779,9 +779,6 @@ async def _sell(
     for line in b.lines:
         for tax in line.taxes:
             taxes[tax.name] = taxes.get(tax.name, 0) + tax.minor
-    # The two shared rows (the receipt counter and the audit chain head) are locked last, so that
-    # concurrent sales hold them only for the final statements and the commit.
-    ids = await _allocate(session, prefix, now, settings)
     posted = ledger.posting(
         actor,
         kind="vend",
@@ -802,9 +799,7 @@ async def _sell(
         ),
     )
     values: dict[str, Any] = {
-        "id": ids.vend_id,
         **_attempt_fields(actor, client_key, client_ref, request, fingerprint, now),
-        "receipt_no": ids.receipt_no,
         "kind": "purchase",
         "status": "success",
         "failure_code": None,
@@ -824,12 +819,10 @@ async def _sell(
         "fbe_wh": b.fbe_wh,
         "local_month": plan.month,
         "receipt": msgspec.json.encode(_receipt(plan, settings)).decode(),
-        "ledger_transaction_id": ids.ledger_transaction_id,
         "confirmed_at": None,
     }
     rows = [
         {
-            "vend_id": ids.vend_id,
             "meter_id": plan.meter.id,
             "seq": i,
             "kind": t.kind,
@@ -841,6 +834,12 @@ async def _sell(
         }
         for i, t in enumerate(tokens, start=1)
     ]
+    # The two shared rows (the receipt counter and the audit chain head) are locked last, after the
+    # rows are built, so that concurrent sales hold them only for the writes and the commit.
+    ids = await _allocate(session, prefix, now, settings)
+    values = {"id": ids.vend_id, "receipt_no": ids.receipt_no, **values}
+    values["ledger_transaction_id"] = ids.ledger_transaction_id
+    rows = [{"vend_id": ids.vend_id, **row} for row in rows]
     # Every write of the sale, in one statement on PostgreSQL (backend.db.batch).
     batch = WriteBatch()
     balance_parts = ledger.add_posting(batch, posted, ids.ledger_transaction_id)
