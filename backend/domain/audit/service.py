@@ -32,19 +32,6 @@ _HEAD_ID = 1
 LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update())
 
 
-async def _locked_head(session: AsyncSession) -> tuple[int, str]:
-    """Lock the chain's head row (created on first use; two first writers cannot both create it) and
-    return its (seq, hash)."""
-    head = await LOCK_HEAD.first(session)
-    if head is None:
-        insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        await session.execute(
-            insert_(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
-        )
-        head = await LOCK_HEAD.one(session)
-    return int(head[0]), str(head[1])
-
-
 @dataclass(frozen=True, slots=True)
 class LockedHead:
     """The chain head, locked by the caller's transaction until it commits: the next event follows it."""
@@ -54,9 +41,16 @@ class LockedHead:
 
 
 async def lock_head(session: AsyncSession) -> LockedHead:
-    """Lock the chain head for :func:`add_event` (take it as late as the transaction allows: every
-    audited change waits for it)."""
-    return LockedHead(*await _locked_head(session))
+    """Lock the chain's head row for :func:`add_event` (created on first use; two first writers cannot
+    both create it). Take it as late as the transaction allows: every audited change waits for it."""
+    head = await LOCK_HEAD.first(session)
+    if head is None:
+        insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        await session.execute(
+            insert_(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
+        )
+        head = await LOCK_HEAD.one(session)
+    return head_of(head)
 
 
 def with_locked_head(query: Select[Any]) -> Select[Any]:

@@ -343,23 +343,16 @@ async def _context_the_long_way(
     return _checked(meter, account, customer, pending, version, now)
 
 
-async def sale_context(session: AsyncSession, meter_number: str, now: datetime, *, lock: bool) -> SaleContext:
-    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not.
-    The usual case is one statement: an installed meter on an open account, its customer, pending key
-    change and tariff version in force."""
+async def sale_context(session: AsyncSession, meter_number: str, now: datetime) -> SaleContext:
+    """The meter, its open prepaid account and the tariff in force, or VendRefused saying why not
+    (nothing locked: the look-up and the quote). The usual case is one statement: an installed meter on
+    an open account, its customer, pending key change and tariff version in force."""
     digits = normalise_meter_number(meter_number)
-    if lock:
-        row = await _SALE_CONTEXT.first(
-            session, {"digits": digits, "at": now, "key": "", "ref": "", "station": None}
-        )
-        if row is not None:
-            return _sale_context_of(session, row, now)
-    else:
-        row = await _LOOKUP_CONTEXT.first(session, {"digits": digits, "at": now})
-        if row is not None:
-            meter, account, customer, pending, version = _context_row(row)
-            return _checked(meter, account, customer, pending, version, now)
-    return await _context_the_long_way(session, digits, meter_number, now, lock=lock)
+    row = await _LOOKUP_CONTEXT.first(session, {"digits": digits, "at": now})
+    if row is None:
+        return await _context_the_long_way(session, digits, meter_number, now, lock=False)
+    meter, account, customer, pending, version = _context_row(row)
+    return _checked(meter, account, customer, pending, version, now)
 
 
 def _sale_context_of(session: AsyncSession, row: tuple[Any, ...], now: datetime) -> SaleContext:
@@ -378,12 +371,11 @@ async def plan_purchase(
     request: PurchaseRequest,
     now: datetime,
     *,
-    lock: bool,
     context: SaleContext | None = None,
 ) -> Plan:
-    """Check the meter, account and tariff (or take the ``context`` already read) and split the tender.
-    Raises VendRefused with the reason."""
-    ctx = context or await sale_context(session, request.meter_number, now, lock=lock)
+    """Check the meter, account and tariff (or take the ``context`` the sale has read and locked) and
+    split the tender. Raises VendRefused with the reason."""
+    ctx = context or await sale_context(session, request.meter_number, now)
     month = local_month(now, settings.zone)
     month_wh, fixed_collected, fbe_issued, debt_recovered = await _month_totals(
         session, ctx.account.id, month
@@ -442,7 +434,7 @@ async def lookup(
     digits = normalise_meter_number(meter_number)
     async with session.begin():
         try:
-            ctx = await sale_context(session, digits, now, lock=False)
+            ctx = await sale_context(session, digits, now)
         except VendRefused as refusal:
             return Lookup(meter_no=digits, can_vend=False, reason=refusal.detail)
         from backend.domain.tariffs.models import Tariff
@@ -726,7 +718,7 @@ async def purchase(
                     if row is not None
                     else await _context_the_long_way(session, digits, request.meter_number, now, lock=True)
                 )
-                plan = await plan_purchase(session, settings, request, now, lock=True, context=ctx)
+                plan = await plan_purchase(session, settings, request, now, context=ctx)
             except VendRefused as refusal:
                 return await _record_failure(
                     session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
@@ -887,7 +879,7 @@ async def quote(
     """A trial purchase: the full breakdown, nothing issued or written."""
     _validate(request, settings)
     async with session.begin():
-        return await plan_purchase(session, settings, request, now or utcnow(), lock=False)
+        return await plan_purchase(session, settings, request, now or utcnow())
 
 
 async def supply_point_address(session: AsyncSession, supply_point_id: int | None) -> str | None:
