@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Table, bindparam, exc, insert, inspect
+from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
@@ -234,18 +234,6 @@ async def run_in_sequence(
         [Prepared._row(compiled, row) if compiled.results else tuple(row) for row in rows]
         for (compiled, _), rows in zip(bound, raw, strict=True)
     ]
-
-
-def insert_row(model: type[Any], *, returning_id: bool = True) -> Prepared:
-    """An INSERT of one row of ``model``: every column but the generated id, all given per call
-    (column defaults do not apply, so nothing is filled in behind the caller's back)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    generated = table.autoincrement_column
-    statement = insert(table).values({c.key: bindparam(c.key) for c in table.columns if c is not generated})
-    if returning_id and generated is not None:
-        return Prepared(statement.returning(generated))
-    return Prepared(statement)
 
 
 @dataclass(frozen=True, slots=True)

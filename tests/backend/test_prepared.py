@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.prepared import EntityColumns, Prepared, insert_row, run_in_sequence
+from backend.db.prepared import EntityColumns, Prepared, run_in_sequence
 from backend.domain.assets.models import Meter
 from backend.domain.customers.models import Account, Customer
 from backend.domain.keys.models import VendingKey
@@ -20,8 +20,15 @@ from backend.domain.tariffs.models import TariffVersion
 from backend.settings import Settings
 from tests.support.world import World, build_world
 
-_INSERT_TRANSACTION = insert_row(LedgerTransaction)
-_INSERT_TRANSACTIONS = insert_row(LedgerTransaction, returning_id=False)
+_TRANSACTION_COLUMNS = ("at", "kind", "reference", "description", "reverses_id", "org_unit_id", "actor_name")
+_INSERT_TRANSACTIONS = Prepared(
+    insert(LedgerTransaction).values({key: bindparam(key) for key in _TRANSACTION_COLUMNS})
+)
+_INSERT_TRANSACTION = Prepared(
+    insert(LedgerTransaction)
+    .values({key: bindparam(key) for key in _TRANSACTION_COLUMNS})
+    .returning(LedgerTransaction.id)
+)
 _COUNT = Prepared(
     select(func.count()).select_from(LedgerTransaction).where(LedgerTransaction.kind == "probe")
 )

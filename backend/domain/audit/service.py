@@ -69,33 +69,6 @@ def head_of(row: Sequence[Any]) -> LockedHead:
     return LockedHead(int(row[-2]), str(row[-1]))
 
 
-def _event_row(
-    head_seq: int,
-    head_hash: str,
-    actor: Actor,
-    action: str,
-    entity_type: str | None,
-    entity_id: object | None,
-    detail: Mapping[str, Any] | None,
-    org_unit_id: int | None,
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "seq": head_seq + 1,
-        "at": utcnow(),
-        "actor_kind": actor.kind,
-        "actor_id": actor.id,
-        "actor_name": actor.name,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "org_unit_id": org_unit_id if org_unit_id is not None else actor.org_unit_id,
-        "ip": actor.ip,
-        "request_id": actor.request_id,
-        "detail": canonical_detail(detail or {}),
-    }
-    return {**fields, "prev_hash": head_hash, "hash": chain_hash(head_hash, **fields)}
-
-
 async def record(
     session: AsyncSession,
     actor: Actor,
@@ -138,7 +111,21 @@ def add_event(
 ) -> AuditEvent:
     """As :func:`record`, with the head already locked and the writes (the event, the head) added to
     ``batch``, which the caller flushes in the same transaction."""
-    row = _event_row(head.seq, head.hash, actor, action, entity_type, entity_id, detail, org_unit_id)
+    fields: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "at": utcnow(),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "org_unit_id": org_unit_id if org_unit_id is not None else actor.org_unit_id,
+        "ip": actor.ip,
+        "request_id": actor.request_id,
+        "detail": canonical_detail(detail or {}),
+    }
+    row = {**fields, "prev_hash": head.hash, "hash": chain_hash(head.hash, **fields)}
     batch.insert(AuditEvent, [row])
     batch.update(AuditHead, where={"id": _HEAD_ID}, values={"seq": row["seq"], "hash": row["hash"]})
     return detached(AuditEvent, row)
