@@ -56,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pg_ping_after_idle_seconds: int = 10
     # SQLite
     sqlite_busy_timeout_ms: int = 10000
+    # Sales one process lets into the database at once (backend.domain.vending.sale_gate)
+    sales_in_flight: int = 4
 
     @property
     def zone(self) -> ZoneInfo:
@@ -106,6 +108,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "pg_pool_timeout_seconds": (1, 600),
     "pg_ping_after_idle_seconds": (0, 86400),
     "sqlite_busy_timeout_ms": (0, 600000),
+    "sales_in_flight": (1, 1000),
 }
 
 

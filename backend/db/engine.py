@@ -23,6 +23,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from backend.db.sql_functions import register_sqlite_functions
 from backend.settings import Settings
 
 
@@ -60,6 +61,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            register_sqlite_functions(dbapi_connection)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:

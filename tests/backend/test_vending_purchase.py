@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import msgspec
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from backend.domain.ledger import service as ledger
 from backend.domain.org.models import OrgUnit
 from backend.domain.vending import service as vending
 from backend.domain.vending.models import Vend, VendToken
+from backend.domain.vending.sale_gate import Busy
 from backend.settings import Settings
 from tests.support.world import World, build_world, virtual_meter
 
@@ -75,7 +77,11 @@ async def test_a_purchase_splits_the_tender_and_the_meter_accepts_the_token(
     assert vend.status == "success" and vend.receipt_no
     async with maker() as session:
         station = await session.get(OrgUnit, world.station_id)
+        stored = await session.get(Vend, vend.id)
     assert station is not None and vend.receipt_no.startswith(f"{station.code}-")  # the cashier's station
+    # The database wrote the receipt number from the counter; the sale returned the same one.
+    assert stored is not None and stored.receipt_no == vend.receipt_no
+    assert vend.receipt_no.endswith("-000001")
     # 25% of 1000.00 = 250.00 goes to debt, but only 100.00 is owed
     assert vend.debt_recovered_minor == 10_000
     assert vend.fixed_minor == 17_400  # 150.00 + 16% VAT (the levy applies to energy only)
@@ -292,9 +298,9 @@ async def test_a_1993_meter_after_the_rollover_date_needs_its_key_change(
 async def test_a_sale_before_the_audit_chain_has_a_head_starts_it(
     maker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
-    # On PostgreSQL the sale locks the receipt counter and the chain head in one statement, which finds
-    # no row while the head does not exist yet; the sale must then create the head, keep its receipt
-    # number, and leave a chain that verifies. (On SQLite these are separate statements anyway.)
+    # The migrations create the chain head; should it be missing (here: truncated, on PostgreSQL),
+    # the sale's statement moves no head and writes no event. The sale must then create the head,
+    # write its event, keep its receipt number, and leave a chain that verifies.
     async with maker() as session:
         world = await build_world(session, settings)
         if session.get_bind().dialect.name == "postgresql":
@@ -313,3 +319,66 @@ async def test_a_sale_before_the_audit_chain_has_a_head_starts_it(
         head = await session.get(AuditHead, 1)
         assert head is not None and head.seq == before + 2
     await _check_books(maker)
+
+
+async def _world_pair(maker: async_sessionmaker[AsyncSession], settings: Settings) -> tuple[World, World]:
+    async with maker() as session:
+        return await build_world(session, settings), await build_world(session, settings)
+
+
+async def _hold_meter(maker: async_sessionmaker[AsyncSession], world: World) -> AsyncIterator[None]:
+    """Hold the meter's row locked (as a long transaction elsewhere would) until resumed."""
+    async with maker() as session, session.begin():
+        await session.execute(text("SELECT id FROM meters WHERE id = :id FOR UPDATE"), {"id": world.meter_id})
+        yield
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("in_flight", [1, 2])
+async def test_sales_beyond_the_limit_wait_their_turn(
+    maker: async_sessionmaker[AsyncSession], settings: Settings, in_flight: int
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite has one connection: its sales are one at a time whatever the limit")
+    settings = msgspec.structs.replace(settings, sales_in_flight=in_flight)
+    stuck_world, free_world = await _world_pair(maker, settings)
+    holder = _hold_meter(maker, stuck_world)
+    await anext(holder)
+    stuck = asyncio.create_task(_buy(maker, settings, stuck_world, "stuck"))
+    await asyncio.sleep(0.3)  # the first sale is in, waiting for the meter's row
+    free = asyncio.create_task(_buy(maker, settings, free_world, "free"))
+    done, _ = await asyncio.wait([free], timeout=3)
+    assert not stuck.done()
+    if in_flight == 1:
+        assert not done, "a second sale got in while the only place was taken"
+    else:
+        assert done and free.result().vend.status == "success"
+    with pytest.raises(StopAsyncIteration):
+        await anext(holder)
+    assert (await stuck).vend.status == (await free).vend.status == "success"
+    await _check_books(maker)
+
+
+@pytest.mark.postgres
+async def test_a_sale_that_cannot_get_in_is_refused_as_busy_and_nothing_is_stored(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite has one connection: its sales are one at a time whatever the limit")
+    settings = msgspec.structs.replace(settings, sales_in_flight=1, pg_pool_timeout_seconds=1)
+    stuck_world, other_world = await _world_pair(maker, settings)
+    holder = _hold_meter(maker, stuck_world)
+    await anext(holder)
+    stuck = asyncio.create_task(_buy(maker, settings, stuck_world, "stuck"))
+    await asyncio.sleep(0.3)
+    with pytest.raises(Busy) as refused:
+        await _buy(maker, settings, other_world, "turned-away")
+    assert refused.value.status == 503 and "same reference" in refused.value.detail
+    with pytest.raises(StopAsyncIteration):
+        await anext(holder)
+    assert (await stuck).vend.status == "success"
+    async with maker() as session, session.begin():
+        refs = (await session.scalars(select(Vend.client_ref))).all()
+    assert refs == ["stuck"]
+    again = await _buy(maker, settings, other_world, "turned-away")  # the same reference, later
+    assert again.vend.status == "success" and not again.replayed

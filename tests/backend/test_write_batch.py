@@ -3,17 +3,21 @@ session's transaction, on SQLite and PostgreSQL (where they are one statement)."
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Text, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import WriteBatch, next_id_columns
+from backend.db.batch import Bind, WriteBatch, next_id_columns
 from backend.db.prepared import Prepared
+from backend.db.sql_functions import sha256_hex, zero_padded
 from backend.domain.customers.models import Account
 from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
+from backend.domain.vending.models import ReceiptCounter
 from backend.settings import Settings
 from tests.support.world import World, build_world
 
@@ -50,10 +54,9 @@ def _entry(transaction_id: int, account: str, amount: int, customer: int | None)
 
 
 async def _next_ids(session: AsyncSession) -> tuple[int, int]:
-    dialect = session.get_bind().dialect.name
-    first, second = await Prepared(
-        select(*next_id_columns(dialect, LedgerTransaction, LedgerTransaction))
-    ).one(session)
+    first, second = await Prepared(select(*next_id_columns(LedgerTransaction, LedgerTransaction))).one(
+        session
+    )
     return int(first), int(second)
 
 
@@ -139,3 +142,91 @@ async def test_allocated_ids_are_new_and_distinct(session: AsyncSession, world: 
     # PostgreSQL's sequence hands out a new id per call; SQLite's "largest plus one" gives the same id
     # twice until a row takes it (one write transaction at a time holds the database there).
     assert second != first if session.get_bind().dialect.name == "postgresql" else second == first
+
+
+def _counted(counter: object, bind: Bind) -> ColumnElement[object]:
+    return bind("start", Text()) + zero_padded(counter.last, 6)  # type: ignore[attr-defined]
+
+
+def _doubled_credit(account: object, bind: Bind) -> ColumnElement[object]:
+    return account.credit_minor * 2 + bind("extra", BigInteger())  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_a_counter_starts_at_one_and_a_sourced_row_takes_its_value(
+    session: AsyncSession, world: World
+) -> None:
+    for expected in (1, 2):
+        async with session.begin():
+            transaction_id, _ = await _next_ids(session)
+            batch = WriteBatch()
+            counter = batch.increment(ReceiptCounter, key={"key": "TEST:20261130"}, column="last")
+            batch.insert(
+                LedgerTransaction,
+                [{key: value for key, value in _transaction(transaction_id).items() if key != "reference"}],
+                source=counter,
+                computed={"reference": _counted},
+                computed_params={"start": "TEST-20261130-"},
+            )
+            assert await batch.flush(session) == {counter: (expected,)}
+    async with session.begin():
+        references = (
+            await session.scalars(select(LedgerTransaction.reference).order_by(LedgerTransaction.id))
+        ).all()
+    assert references[-2:] == ["TEST-20261130-000001", "TEST-20261130-000002"]
+
+
+async def test_an_update_computes_from_the_row_it_changes_and_a_row_sourced_from_a_missing_row_is_not_written(
+    session: AsyncSession, world: World
+) -> None:
+    async with session.begin():
+        batch = WriteBatch()
+        batch.update(Account, where={"id": world.account_id}, add={"credit_minor": 300})
+        await batch.flush(session)
+    async with session.begin():
+        transaction_id, _ = await _next_ids(session)
+        batch = WriteBatch()
+        changed = batch.update(
+            Account,
+            where={"id": world.account_id},
+            computed={"credit_minor": _doubled_credit},
+            computed_params={"extra": 5},
+            returning=("credit_minor",),
+        )
+        missing = batch.update(
+            ReceiptCounter, where={"key": "no such counter"}, add={"last": 1}, returning=("last",)
+        )
+        batch.insert(
+            LedgerTransaction,
+            [{key: value for key, value in _transaction(transaction_id).items() if key != "reference"}],
+            source=missing,
+            computed={"reference": _counted},
+            computed_params={"start": "never-"},
+        )
+        assert await batch.flush(session) == {changed: (605,), missing: None}
+        assert await session.get(LedgerTransaction, transaction_id) is None
+
+
+def test_a_batch_changes_a_row_once() -> None:
+    # PostgreSQL applies only one of two changes to a row in one statement, without an error.
+    batch = WriteBatch()
+    batch.update(Account, where={"id": 1}, add={"credit_minor": 1})
+    with pytest.raises(AssertionError, match="changes a row once"):
+        batch.update(Account, where={"id": 1}, add={"debt_minor": 1})
+
+
+@pytest.mark.parametrize("text", ["", "abc", 'Ñandú \u2013 電気 "quoted" \\ back|slash'])
+async def test_sha256_in_the_database_is_pythons(session: AsyncSession, text: str) -> None:
+    async with session.begin():
+        found = await Prepared(select(sha256_hex(bindparam("text", type_=Text())))).scalar(
+            session, {"text": text}
+        )
+    assert found == hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("number", [0, 7, 123456, 1234567])
+async def test_zero_padding_in_the_database_is_pythons(session: AsyncSession, number: int) -> None:
+    async with session.begin():
+        found = await Prepared(select(zero_padded(bindparam("n", type_=BigInteger()), 6))).scalar(
+            session, {"n": number}
+        )
+    assert found == f"{number:06d}"

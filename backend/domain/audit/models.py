@@ -37,10 +37,12 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The single row that holds the chain's tip; writers lock it, which orders the chain."""
+    """The single row that holds the chain's tip: the newest event's seq, hash and previous hash.
+    Every writer updates it, which orders the chain (the update locks it until the writer commits)."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64), server_default="0" * 64)

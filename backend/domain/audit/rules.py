@@ -35,6 +35,34 @@ class ChainRecord:
     hash: str
 
 
+def chain_tail(
+    *,
+    at: datetime,
+    actor_kind: str,
+    actor_id: int | None,
+    actor_name: str | None,
+    action: str,
+    entity_type: str | None,
+    entity_id: str | None,
+    org_unit_id: int | None,
+    ip: str | None,
+    request_id: str | None,
+    detail: str,
+) -> str:
+    """What an event's hash covers after its seq: the hash is SHA-256 over
+    ``prev_hash + "|[" + str(seq) + "," + tail``, which the database computes when it gives the event
+    its seq (``backend.domain.audit.service``). The same text as the JSON array of seq and these fields."""
+    # Microsecond precision in UTC, the same text whatever database stored the timestamp.
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    fields = [stamp, actor_kind, actor_id, actor_name, action, entity_type, entity_id, org_unit_id]
+    fields += [ip, request_id, detail]
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[1:]
+
+
+def link_hash(prev_hash: str, seq: int, tail: str) -> str:
+    return hashlib.sha256(f"{prev_hash}|[{seq},{tail}".encode()).hexdigest()
+
+
 def chain_hash(
     prev_hash: str,
     *,
@@ -51,27 +79,21 @@ def chain_hash(
     request_id: str | None,
     detail: str,
 ) -> str:
-    # Microsecond precision in UTC, the same text whatever database stored the timestamp.
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    body = json.dumps(
-        [
-            seq,
-            stamp,
-            actor_kind,
-            actor_id,
-            actor_name,
-            action,
-            entity_type,
-            entity_id,
-            org_unit_id,
-            ip,
-            request_id,
-            detail,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+    """SHA-256 over the previous hash and the event's canonical content (see :func:`chain_tail`)."""
+    tail = chain_tail(
+        at=at,
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        org_unit_id=org_unit_id,
+        ip=ip,
+        request_id=request_id,
+        detail=detail,
     )
-    return hashlib.sha256((prev_hash + "|" + body).encode()).hexdigest()
+    return link_hash(prev_hash, seq, tail)
 
 
 @dataclass(frozen=True, slots=True)

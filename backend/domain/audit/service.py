@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, String, Text, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import WriteBatch
-from backend.db.prepared import Prepared, detached
+from backend.db.batch import Bind, WriteBatch
+from backend.db.prepared import detached
+from backend.db.sql_functions import sha256_hex
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.audit.models import AuditEvent, AuditHead
@@ -20,53 +22,50 @@ from backend.domain.audit.rules import (
     ChainProblem,
     ChainRecord,
     canonical_detail,
-    chain_hash,
+    chain_tail,
     verify_chain,
 )
 from backend.domain.org.models import OrgUnit
 
 _HEAD_ID = 1
-# The chain head (seq, hash), locked: every audited change reads it (prepared once, see
-# backend.db.prepared). Public for callers that run it with other statements; a missing head, before
-# the first event, is created by lock_head.
-LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID).with_for_update())
+
+
+# The head's update computes the next link from the head's current row, so the head is locked only
+# from that statement to the commit (module-level: part of the write batch's compiled shape).
+def _next_seq(head: Any, bind: Bind) -> ColumnElement[Any]:
+    return cast(head.seq + 1, BigInteger)
+
+
+def _current_hash(head: Any, bind: Bind) -> ColumnElement[Any]:
+    return cast(head.hash, String)
+
+
+def _next_hash(head: Any, bind: Bind) -> ColumnElement[Any]:
+    # rules.link_hash, in SQL: sha256(prev_hash + "|[" + str(seq) + "," + tail)
+    text = head.hash + literal("|[") + cast(head.seq + 1, Text) + literal(",") + bind("tail", Text())
+    return sha256_hex(text)
+
+
+def _seq_of(link: Any, bind: Bind) -> ColumnElement[Any]:
+    return cast(link.seq, BigInteger)
+
+
+def _prev_hash_of(link: Any, bind: Bind) -> ColumnElement[Any]:
+    return cast(link.prev_hash, String)
+
+
+def _hash_of(link: Any, bind: Bind) -> ColumnElement[Any]:
+    return cast(link.hash, String)
 
 
 @dataclass(frozen=True, slots=True)
-class LockedHead:
-    """The chain head, locked by the caller's transaction until it commits: the next event follows it."""
+class PendingEvent:
+    """An event added to a write batch: its chain link (seq, previous hash, hash) comes back from the
+    batch's flush (see :func:`written`)."""
 
-    seq: int
-    hash: str
-
-
-async def lock_head(session: AsyncSession) -> LockedHead:
-    """Lock the chain's head row for :func:`add_event` (created on first use; two first writers cannot
-    both create it). Take it as late as the transaction allows: every audited change waits for it."""
-    head = await LOCK_HEAD.first(session)
-    if head is None:
-        insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        await session.execute(
-            insert_(AuditHead).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH).on_conflict_do_nothing()
-        )
-        head = await LOCK_HEAD.one(session)
-    return head_of(head)
-
-
-def with_locked_head(query: Select[Any]) -> Select[Any]:
-    """``query`` with the chain head's seq and hash as its last two columns and the head row locked, to
-    lock it in a statement the caller runs anyway (on PostgreSQL). No row comes back while the head
-    does not exist yet: the caller then uses :func:`lock_head`, which creates it."""
-    return (
-        query.add_columns(AuditHead.seq, AuditHead.hash)
-        .where(AuditHead.id == _HEAD_ID)
-        .with_for_update(of=AuditHead)
-    )
-
-
-def head_of(row: Sequence[Any]) -> LockedHead:
-    """The head from a row of :func:`with_locked_head`."""
-    return LockedHead(int(row[-2]), str(row[-1]))
+    head_part: int
+    fields: Mapping[str, Any]
+    tail: str
 
 
 async def record(
@@ -82,11 +81,9 @@ async def record(
     """Append one event to the chain, in the caller's transaction (it commits or rolls back with it).
 
     Returns the event as written (a detached instance)."""
-    head = await lock_head(session)
     batch = WriteBatch()
-    event = add_event(
+    pending = add_event(
         batch,
-        head,
         actor,
         action,
         entity_type=entity_type,
@@ -94,13 +91,11 @@ async def record(
         detail=detail,
         org_unit_id=org_unit_id,
     )
-    await batch.flush(session)  # one statement on PostgreSQL
-    return event
+    return await written(session, pending, await batch.flush(session))  # one statement on PostgreSQL
 
 
 def add_event(
     batch: WriteBatch,
-    head: LockedHead,
     actor: Actor,
     action: str,
     *,
@@ -108,11 +103,12 @@ def add_event(
     entity_id: object | None = None,
     detail: Mapping[str, Any] | None = None,
     org_unit_id: int | None = None,
-) -> AuditEvent:
-    """As :func:`record`, with the head already locked and the writes (the event, the head) added to
-    ``batch``, which the caller flushes in the same transaction."""
+) -> PendingEvent:
+    """As :func:`record`, with the writes added to ``batch``: the chain head moves to the next seq
+    and hash (computed by the database from the head's current row, which the update locks until the
+    caller commits) and the event is written with them. After the flush, :func:`written` gives the
+    event. One event per batch: the head is one row."""
     fields: dict[str, Any] = {
-        "seq": head.seq + 1,
         "at": utcnow(),
         "actor_kind": actor.kind,
         "actor_id": actor.id,
@@ -125,10 +121,47 @@ def add_event(
         "request_id": actor.request_id,
         "detail": canonical_detail(detail or {}),
     }
-    row = {**fields, "prev_hash": head.hash, "hash": chain_hash(head.hash, **fields)}
-    batch.insert(AuditEvent, [row])
-    batch.update(AuditHead, where={"id": _HEAD_ID}, values={"seq": row["seq"], "hash": row["hash"]})
-    return detached(AuditEvent, row)
+    tail = chain_tail(**fields)
+    return PendingEvent(_add_link(batch, fields, tail), fields, tail)
+
+
+def _add_link(batch: WriteBatch, fields: Mapping[str, Any], tail: str) -> int:
+    head = batch.update(
+        AuditHead,
+        where={"id": _HEAD_ID},
+        computed={"seq": _next_seq, "prev_hash": _current_hash, "hash": _next_hash},
+        computed_params={"tail": tail},
+        returning=("seq", "prev_hash", "hash"),
+    )
+    batch.insert(
+        AuditEvent,
+        [fields],
+        source=head,
+        computed={"seq": _seq_of, "prev_hash": _prev_hash_of, "hash": _hash_of},
+    )
+    return head
+
+
+async def written(
+    session: AsyncSession, pending: PendingEvent, results: Mapping[int, tuple[Any, ...] | None]
+) -> AuditEvent:
+    """The event of :func:`add_event` as written by the flush whose ``results`` are given (a detached
+    instance). When the chain had no head row (a database whose head was removed: the migrations
+    create it), nothing was written: the head is created and the event written now."""
+    link = results.get(pending.head_part)
+    if link is None:
+        insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        await session.execute(
+            insert_(AuditHead)
+            .values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH, prev_hash=GENESIS_HASH)
+            .on_conflict_do_nothing()
+        )
+        batch = WriteBatch()
+        part = _add_link(batch, pending.fields, pending.tail)
+        link = (await batch.flush(session))[part]
+        assert link is not None
+    seq, prev_hash, hash_ = link
+    return detached(AuditEvent, {**pending.fields, "seq": seq, "prev_hash": prev_hash, "hash": hash_})
 
 
 async def _records(session: AsyncSession, batch: int = 1000) -> AsyncIterator[ChainRecord]:

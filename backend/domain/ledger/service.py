@@ -21,10 +21,7 @@ from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
 from backend.domain.ledger.rules import Line, check_balanced, reversal_of, subledger_deltas
 
 # The id of a new ledger transaction (allocated before it is written, see backend.db.batch).
-_NEXT_ID = {
-    dialect: Prepared(select(*next_id_columns(dialect, LedgerTransaction)))
-    for dialect in ("postgresql", "sqlite")
-}
+_NEXT_ID = Prepared(select(*next_id_columns(LedgerTransaction)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +75,7 @@ def posting(
 
 async def next_transaction_id(session: AsyncSession) -> int:
     """Allocate the id of a ledger transaction the caller is about to write in this transaction."""
-    return int(await _NEXT_ID[session.get_bind().dialect.name].scalar(session))
+    return int(await _NEXT_ID.scalar(session))
 
 
 def add_posting(batch: WriteBatch, posted: Posting, transaction_id: int) -> list[int]:

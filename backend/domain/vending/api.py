@@ -154,7 +154,7 @@ class VendingController(Controller):
         operation_id="purchase",
         status_code=201,
         responses={
-            **problem_responses(409, 422, 429),
+            **problem_responses(409, 422, 429, 503),
             **example_response(201, PurchaseOut, "The sale (200 when it is a replay)", ex.PURCHASE_RESPONSE),
         },
         summary="Buy electricity: returns the STS tokens and the receipt",

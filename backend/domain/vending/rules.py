@@ -31,9 +31,22 @@ def local_month(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m")
 
 
+RECEIPT_SEQ_DIGITS = 6
+
+
 def receipt_number(prefix: str, moment: datetime, zone: ZoneInfo, seq: int) -> str:
     """``<unit code>-<local yyyymmdd>-<sequence>``, e.g. ``DPL-CEN-01-20261129-000042``."""
-    return f"{prefix}-{moment.astimezone(zone):%Y%m%d}-{seq:06d}"
+    return f"{receipt_number_start(prefix, moment, zone)}{seq:0{RECEIPT_SEQ_DIGITS}d}"
+
+
+def receipt_number_start(prefix: str, moment: datetime, zone: ZoneInfo) -> str:
+    """The receipt number before its sequence number, e.g. ``DPL-CEN-01-20261129-``."""
+    return f"{prefix}-{moment.astimezone(zone):%Y%m%d}-"
+
+
+def receipt_counter_key(prefix: str, moment: datetime, zone: ZoneInfo) -> str:
+    """The receipt counter of a station (or API prefix) and local day."""
+    return f"{prefix}:{moment.astimezone(zone):%Y%m%d}"
 
 
 def normalise_meter_number(text: str) -> str:

@@ -15,12 +15,14 @@ from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Text, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import WriteBatch, next_id_columns
-from backend.db.prepared import EntityColumns, Prepared, detached, run_in_sequence
+from backend.db.batch import Bind, WriteBatch, next_id_columns
+from backend.db.prepared import EntityColumns, Prepared, detached
+from backend.db.sql_functions import zero_padded
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
@@ -49,12 +51,16 @@ from backend.domain.vending.models import ReceiptCounter, Shift, Vend, VendToken
 from backend.domain.vending.rules import (
     CHANNELS,
     PAYMENT_METHODS,
+    RECEIPT_SEQ_DIGITS,
     local_month,
     normalise_meter_number,
+    receipt_counter_key,
     receipt_number,
+    receipt_number_start,
     request_fingerprint,
     vend_ledger_lines,
 )
+from backend.domain.vending.sale_gate import sale_gate
 from backend.settings import Settings
 
 STS_KINDS = ("sts_keypad", "sts_smartcard", "ami")
@@ -277,9 +283,10 @@ def _context_query(*, for_sale: bool) -> Prepared:
     in force at the bound moment ``at``.
 
     ``for_sale``: the meter and account rows locked, and more that a sale needs, so that it does not
-    ask for it separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`), the code of the
-    seller's station ``station`` (the receipt number's prefix) and the id of a sale already stored
-    under the caller's (``key``, ``ref``), or null."""
+    ask for it separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`), the ids of the
+    sale's ledger transaction and vend (allocated), the code of the seller's station ``station`` (the
+    receipt number's prefix) and the id of a sale already stored under the caller's (``key``,
+    ``ref``), or null."""
     in_force_id = (
         tariffs.in_force_query(Account.tariff_id, bindparam("at"))
         .with_only_columns(TariffVersion.id)
@@ -292,7 +299,12 @@ def _context_query(*, for_sale: bool) -> Prepared:
             Vend.client_key == bindparam("key"), Vend.client_ref == bindparam("ref")
         )
         station = select(OrgUnit.code).where(OrgUnit.id == bindparam("station"))
-        columns += [*VENDING_KEY_COLUMNS, station.scalar_subquery(), stored.scalar_subquery()]
+        columns += [
+            *VENDING_KEY_COLUMNS,
+            *next_id_columns(LedgerTransaction, Vend),
+            station.scalar_subquery(),
+            stored.scalar_subquery(),
+        ]
     query = (
         select(*columns)
         .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
@@ -460,66 +472,15 @@ async def lookup(
         )
 
 
-def _receipt_counter_upsert(dialect: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(ReceiptCounter).values(key=bindparam("counter"), last=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ReceiptCounter.key], set_={"last": ReceiptCounter.last + 1}
-    )
-    return stmt.returning(ReceiptCounter.last)
+# The ids of a sale's ledger transaction and vend, allocated before the rows are written (they refer
+# to each other). The sale's context statement allocates them too; this is for the long way round.
+_IDS = Prepared(select(*next_id_columns(LedgerTransaction, Vend)))
 
 
-# The receipt number, the ids of the sale's ledger transaction and vend, and the audit chain head, so
-# that every write of the sale is known before any is made (backend.db.batch). PostgreSQL: one
-# statement. SQLite (no INSERT in a CTE): the counter, the ids, the head.
-_PG_COUNTER = _receipt_counter_upsert("postgresql").cte("counter")
-_ALLOCATE_PG = Prepared(
-    audit.with_locked_head(
-        select(_PG_COUNTER.c.last, *next_id_columns("postgresql", LedgerTransaction, Vend))
-    )
-)
-_COUNTER_VALUE = Prepared(select(ReceiptCounter.last).where(ReceiptCounter.key == bindparam("counter")))
-_COUNTER_SQLITE = Prepared(_receipt_counter_upsert("sqlite"))
-_IDS = {
-    dialect: Prepared(select(*next_id_columns(dialect, LedgerTransaction, Vend)))
-    for dialect in ("postgresql", "sqlite")
-}
-
-
-@dataclass(frozen=True, slots=True)
-class _Allocated:
-    receipt_no: str
-    ledger_transaction_id: int
-    vend_id: int
-    head: audit.LockedHead
-
-
-async def _allocate(session: AsyncSession, prefix: str, now: datetime, settings: Settings) -> _Allocated:
-    """The next receipt number of the station and local day (one atomic upsert of its counter), the
-    ids of the sale's rows and the audit chain head. The counter and the head stay locked until the
-    sale commits, so this comes last before the writes."""
-    params = {"counter": f"{prefix}:{now.astimezone(settings.zone):%Y%m%d}"}
-    head: audit.LockedHead | None = None
-    if session.get_bind().dialect.name == "postgresql":
-        row = await _ALLOCATE_PG.first(session, params)
-        if row is not None:
-            seq, transaction_id, vend_id = row[:3]
-            head = audit.head_of(row)
-        else:  # the counter moved, but the chain head does not exist yet
-            seq = await _COUNTER_VALUE.scalar(session, params)
-            transaction_id, vend_id = await _IDS["postgresql"].one(session)
-    else:
-        counter, ids, heads = await run_in_sequence(
-            session, [(_COUNTER_SQLITE, params), (_IDS["sqlite"], {}), (audit.LOCK_HEAD, {})]
-        )
-        seq, (transaction_id, vend_id) = counter[0][0], ids[0]
-        head = audit.head_of(heads[0]) if heads else None
-    if head is None:
-        head = await audit.lock_head(session)  # creates the head
-    receipt_no = receipt_number(prefix, now, settings.zone, int(seq))
-    return _Allocated(receipt_no, int(transaction_id), int(vend_id), head)
+# The receipt number, computed by the statement that moves the station's receipt counter
+# (backend.db.batch), so that the counter is locked only from the sale's writes to its commit.
+def _receipt_no(counter: Any, bind: Bind) -> ColumnElement[Any]:
+    return bind("start", Text()) + zero_padded(counter.last, RECEIPT_SEQ_DIGITS)
 
 
 _STATION_CODE = Prepared(select(OrgUnit.code).where(OrgUnit.id == bindparam("id")))
@@ -685,8 +646,25 @@ async def purchase(
     and commit. A concurrent duplicate that committed after our look-up makes our INSERT of the same
     (client_key, client_ref) fail on the unique index; the transaction then rolls back (its tokens were
     never committed, so they never existed) and the stored outcome is replayed.
+
+    At most ``settings.sales_in_flight`` sales of this process are in the database at once (the others
+    wait their turn, see ``sale_gate``).
     """
     _validate(request, settings)
+    async with sale_gate(settings.sales_in_flight, settings.pg_pool_timeout_seconds):
+        return await _purchase(session, settings, engine, actor, client_ref, request, now, shift_rule)
+
+
+async def _purchase(
+    session: AsyncSession,
+    settings: Settings,
+    engine: TokenEngine,
+    actor: Actor,
+    client_ref: str,
+    request: PurchaseRequest,
+    now: datetime | None,
+    shift_rule: bool,
+) -> VendOutcome:
     now = now or utcnow()
     client_key = client_key_of(actor)
     fingerprint = request.fingerprint()
@@ -724,11 +702,14 @@ async def purchase(
                     session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
                 )
             if row is not None:
-                station_code = row[-2]
-            elif actor.org_unit_id is not None:
-                station_code = await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
+                transaction_id, vend_id, station_code = row[-4], row[-3], row[-2]
             else:
-                station_code = None
+                transaction_id, vend_id = await _IDS.one(session)
+                station_code = (
+                    None
+                    if actor.org_unit_id is None
+                    else await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
+                )
             return await _sell(
                 session,
                 settings,
@@ -741,6 +722,7 @@ async def purchase(
                 plan,
                 now,
                 prefix=station_code or "API",
+                ids=(int(transaction_id), int(vend_id)),
             )
     except IntegrityError:
         async with session.begin():
@@ -763,8 +745,10 @@ async def _sell(
     now: datetime,
     *,
     prefix: str,
+    ids: tuple[int, int],
 ) -> VendOutcome:
-    """Issue the tokens and write the sale (``prefix``: the receipt number's, the station's code)."""
+    """Issue the tokens and write the sale (``prefix``: the receipt number's, the station's code;
+    ``ids``: of the ledger transaction and the vend, allocated)."""
     b = plan.breakdown
     tokens, last_tid = await _issue_tokens(session, engine, actor, plan, now)
     taxes: dict[str, int] = {}
@@ -826,29 +810,36 @@ async def _sell(
         }
         for i, t in enumerate(tokens, start=1)
     ]
-    # The two shared rows (the receipt counter and the audit chain head) are locked last, after the
-    # rows are built, so that concurrent sales hold them only for the writes and the commit.
-    ids = await _allocate(session, prefix, now, settings)
-    values = {"id": ids.vend_id, "receipt_no": ids.receipt_no, **values}
-    values["ledger_transaction_id"] = ids.ledger_transaction_id
-    rows = [{"vend_id": ids.vend_id, **row} for row in rows]
-    # Every write of the sale, in one statement on PostgreSQL (backend.db.batch).
+    transaction_id, vend_id = ids
+    values["id"], values["ledger_transaction_id"] = vend_id, transaction_id
+    rows = [{"vend_id": vend_id, **row} for row in rows]
+    # Every write of the sale, in one statement on PostgreSQL (backend.db.batch). The two rows every
+    # sale shares, the receipt counter and the audit chain head, are changed by this statement, which
+    # computes the receipt number and the event's link from them: they stay locked only until the
+    # commit that follows.
     batch = WriteBatch()
-    balance_parts = ledger.add_posting(batch, posted, ids.ledger_transaction_id)
+    balance_parts = ledger.add_posting(batch, posted, transaction_id)
     if last_tid is not None:
         batch.update(Meter, where={"id": plan.meter.id}, values={"last_tid": last_tid})
-    batch.insert(Vend, [values])
+    counter = batch.increment(
+        ReceiptCounter, key={"key": receipt_counter_key(prefix, now, settings.zone)}, column="last"
+    )
+    batch.insert(
+        Vend,
+        [values],
+        source=counter,
+        computed={"receipt_no": _receipt_no},
+        computed_params={"start": receipt_number_start(prefix, now, settings.zone)},
+    )
     batch.insert(VendToken, rows)
-    audit.add_event(
+    event = audit.add_event(
         batch,
-        ids.head,
         actor,
         "vend.purchase",
         entity_type="vend",
-        entity_id=ids.vend_id,
+        entity_id=vend_id,
         detail={
             "ref": client_ref,
-            "receipt_no": ids.receipt_no,
             "meter_no": plan.meter.meter_no,
             "amount_minor": request.amount_minor,
             "energy_wh": b.energy_wh,
@@ -856,9 +847,11 @@ async def _sell(
         },
         org_unit_id=actor.org_unit_id,
     )
-    ledger.check_applied(
-        session, posted, ids.ledger_transaction_id, balance_parts, await batch.flush(session)
-    )
+    results = await batch.flush(session)
+    ledger.check_applied(session, posted, transaction_id, balance_parts, results)
+    (seq,) = results[counter] or (None,)
+    values["receipt_no"] = receipt_number(prefix, now, settings.zone, int(seq))
+    await audit.written(session, event, results)
     return VendOutcome(vend=detached(Vend, values), tokens=[detached(VendToken, row) for row in rows])
 
 

@@ -1,0 +1,60 @@
+"""How many sales one server process lets into the database at once.
+
+Every sale of a station (every bank's sale: they share the "API" receipt counter) and every audited
+change write the same two rows, the receipt counter and the audit chain head, and hold them from
+their writes to their commit. Sales beyond a few in flight gain nothing: they wait in PostgreSQL on
+those rows, each holding a pooled connection, and every commit wakes all of them to queue again
+(the database's lock manager then burns CPU that the sales need). Waiting here instead, first come
+first served, is cheap and leaves the pool's connections to look-ups and staff work.
+
+Measured with ``bench/vend_bench.py`` (``docs/performance.md``): 2 to 6 sales in flight gave 15 to
+30 % more sales per second than no limit; ``GRIDVEND_SALES_IN_FLIGHT`` sets it (default 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from backend.domain.errors import DomainError
+
+
+class Busy(DomainError):
+    status = 503
+    title = "Busy"
+
+
+# One gate per event loop and limit (a semaphore belongs to the loop it is first used on).
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate(limit: int) -> asyncio.Semaphore:
+    gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+    gate = gates.get(limit)
+    if gate is None:
+        gate = gates[limit] = asyncio.Semaphore(limit)
+    return gate
+
+
+@asynccontextmanager
+async def sale_gate(limit: int, timeout_seconds: float) -> AsyncIterator[None]:
+    """Wait for one of ``limit`` places (Busy after ``timeout_seconds``: nothing was sold, and the
+    same request with the same reference can be sent again)."""
+    gate = _gate(limit)
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await gate.acquire()
+    except TimeoutError:
+        raise Busy(
+            "The system is too busy to take this sale now; nothing was sold. "
+            "Send the same request again with the same reference.",
+            outcome="failed",
+        ) from None
+    try:
+        yield
+    finally:
+        gate.release()
