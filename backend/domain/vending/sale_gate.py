@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from backend.domain.errors import DomainError
 
@@ -40,21 +38,29 @@ def _gate(limit: int) -> asyncio.Semaphore:
     return gate
 
 
-@asynccontextmanager
-async def sale_gate(limit: int, timeout_seconds: float) -> AsyncIterator[None]:
+class sale_gate:  # named as the function it reads as: ``async with sale_gate(limit, timeout):``
     """Wait for one of ``limit`` places (Busy after ``timeout_seconds``: nothing was sold, and the
     same request with the same reference can be sent again)."""
-    gate = _gate(limit)
-    try:
-        async with asyncio.timeout(timeout_seconds):
-            await gate.acquire()
-    except TimeoutError:
-        raise Busy(
-            "The system is too busy to take this sale now; nothing was sold. "
-            "Send the same request again with the same reference.",
-            outcome="failed",
-        ) from None
-    try:
-        yield
-    finally:
-        gate.release()
+
+    __slots__ = ("_gate", "_timeout")
+
+    def __init__(self, limit: int, timeout_seconds: float) -> None:
+        self._gate = _gate(limit)
+        self._timeout = timeout_seconds
+
+    async def __aenter__(self) -> None:
+        if not self._gate.locked():  # a place is free: no timer to arm
+            await self._gate.acquire()
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise Busy(
+                "The system is too busy to take this sale now; nothing was sold. "
+                "Send the same request again with the same reference.",
+                outcome="failed",
+            ) from None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._gate.release()

@@ -268,9 +268,24 @@ def _checked(
             "no_tariff", f"Account {account.account_no} has no tariff in force; call the utility."
         )
     assert customer is not None
-    return SaleContext(
-        meter, account, customer, version, tariff_rules.parse_structure(version.components), pending
-    )
+    return SaleContext(meter, account, customer, version, _structure(version.components), pending)
+
+
+# Parsed tariff structures by their JSON text, for the sales that read the same few tariff versions
+# over and over (the text is the whole input of the parse, so equal text gives an equal structure).
+# The structures are shared: sales read them and never change them.
+_STRUCTURES: dict[str, tariff_rules.Structure] = {}
+_STRUCTURES_KEPT = 256
+
+
+def _structure(components: str) -> tariff_rules.Structure:
+    structure = _STRUCTURES.get(components)
+    if structure is None:
+        structure = tariff_rules.parse_structure(components)
+        if len(_STRUCTURES) >= _STRUCTURES_KEPT:
+            _STRUCTURES.clear()
+        _STRUCTURES[components] = structure
+    return structure
 
 
 _CONTEXT_ENTITIES = tuple(
