@@ -60,40 +60,8 @@ def chain_tail(
 
 
 def link_hash(prev_hash: str, seq: int, tail: str) -> str:
+    """An event's hash: SHA-256 over the previous hash, its seq and its :func:`chain_tail`."""
     return hashlib.sha256(f"{prev_hash}|[{seq},{tail}".encode()).hexdigest()
-
-
-def chain_hash(
-    prev_hash: str,
-    *,
-    seq: int,
-    at: datetime,
-    actor_kind: str,
-    actor_id: int | None,
-    actor_name: str | None,
-    action: str,
-    entity_type: str | None,
-    entity_id: str | None,
-    org_unit_id: int | None,
-    ip: str | None,
-    request_id: str | None,
-    detail: str,
-) -> str:
-    """SHA-256 over the previous hash and the event's canonical content (see :func:`chain_tail`)."""
-    tail = chain_tail(
-        at=at,
-        actor_kind=actor_kind,
-        actor_id=actor_id,
-        actor_name=actor_name,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        org_unit_id=org_unit_id,
-        ip=ip,
-        request_id=request_id,
-        detail=detail,
-    )
-    return link_hash(prev_hash, seq, tail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +84,7 @@ def verify_chain(records: Iterable[ChainRecord], head_seq: int, head_hash: str) 
             )
         if rec.prev_hash != prev:
             problems.append(ChainProblem(rec.seq, "link to the previous row is broken"))
-        recomputed = chain_hash(
-            rec.prev_hash,
-            seq=rec.seq,
+        tail = chain_tail(
             at=rec.at,
             actor_kind=rec.actor_kind,
             actor_id=rec.actor_id,
@@ -131,6 +97,7 @@ def verify_chain(records: Iterable[ChainRecord], head_seq: int, head_hash: str) 
             request_id=rec.request_id,
             detail=rec.detail,
         )
+        recomputed = link_hash(rec.prev_hash, rec.seq, tail)
         if recomputed != rec.hash:
             problems.append(ChainProblem(rec.seq, "content was changed after it was written"))
         prev = rec.hash

@@ -667,84 +667,73 @@ async def purchase(
     """
     _validate(request, settings)
     async with sale_gate(settings.sales_in_flight, settings.pg_pool_timeout_seconds):
-        return await _purchase(session, settings, engine, actor, client_ref, request, now, shift_rule)
-
-
-async def _purchase(
-    session: AsyncSession,
-    settings: Settings,
-    engine: TokenEngine,
-    actor: Actor,
-    client_ref: str,
-    request: PurchaseRequest,
-    now: datetime | None,
-    shift_rule: bool,
-) -> VendOutcome:
-    now = now or utcnow()
-    client_key = client_key_of(actor)
-    fingerprint = request.fingerprint()
-    try:
-        async with session.begin():
-            # One statement: the locked context, the meter's vending key, and whether the reference
-            # is already taken. The stored sale is read only when it is, or when the usual context
-            # was not found (a refusal may be stored under the reference).
-            digits = normalise_meter_number(request.meter_number)
-            row = await _SALE_CONTEXT.first(
-                session,
-                {
-                    "digits": digits,
-                    "at": now,
-                    "key": client_key,
-                    "ref": client_ref,
-                    "station": actor.org_unit_id,
-                },
-            )
-            if row is None or row[-1] is not None:
+        now = now or utcnow()
+        client_key = client_key_of(actor)
+        fingerprint = request.fingerprint()
+        try:
+            async with session.begin():
+                # One statement: the locked context, the meter's vending key, and whether the reference
+                # is already taken. The stored sale is read only when it is, or when the usual context
+                # was not found (a refusal may be stored under the reference).
+                digits = normalise_meter_number(request.meter_number)
+                row = await _SALE_CONTEXT.first(
+                    session,
+                    {
+                        "digits": digits,
+                        "at": now,
+                        "key": client_key,
+                        "ref": client_ref,
+                        "station": actor.org_unit_id,
+                    },
+                )
+                if row is None or row[-1] is not None:
+                    existing = await _existing(session, client_key, client_ref)
+                    if existing is not None:
+                        return await _replay(session, existing, fingerprint)
+                if shift_rule:
+                    await _require_open_shift(session, actor)
+                try:
+                    ctx = (
+                        _sale_context_of(session, row, now)
+                        if row is not None
+                        else await _context_the_long_way(
+                            session, digits, request.meter_number, now, lock=True
+                        )
+                    )
+                    plan = await plan_purchase(session, settings, request, now, context=ctx)
+                except VendRefused as refusal:
+                    return await _record_failure(
+                        session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
+                    )
+                if row is not None:
+                    transaction_id, vend_id, station_code = row[-4], row[-3], row[-2]
+                else:
+                    transaction_id, vend_id = await _IDS.one(session)
+                    station_code = (
+                        None
+                        if actor.org_unit_id is None
+                        else await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
+                    )
+                return await _sell(
+                    session,
+                    settings,
+                    engine,
+                    actor,
+                    client_key,
+                    client_ref,
+                    request,
+                    fingerprint,
+                    plan,
+                    now,
+                    prefix=station_code or "API",
+                    ids=(int(transaction_id), int(vend_id)),
+                )
+        except IntegrityError:
+            async with session.begin():
                 existing = await _existing(session, client_key, client_ref)
-                if existing is not None:
-                    return await _replay(session, existing, fingerprint)
-            if shift_rule:
-                await _require_open_shift(session, actor)
-            try:
-                ctx = (
-                    _sale_context_of(session, row, now)
-                    if row is not None
-                    else await _context_the_long_way(session, digits, request.meter_number, now, lock=True)
-                )
-                plan = await plan_purchase(session, settings, request, now, context=ctx)
-            except VendRefused as refusal:
-                return await _record_failure(
-                    session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
-                )
-            if row is not None:
-                transaction_id, vend_id, station_code = row[-4], row[-3], row[-2]
-            else:
-                transaction_id, vend_id = await _IDS.one(session)
-                station_code = (
-                    None
-                    if actor.org_unit_id is None
-                    else await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
-                )
-            return await _sell(
-                session,
-                settings,
-                engine,
-                actor,
-                client_key,
-                client_ref,
-                request,
-                fingerprint,
-                plan,
-                now,
-                prefix=station_code or "API",
-                ids=(int(transaction_id), int(vend_id)),
-            )
-    except IntegrityError:
-        async with session.begin():
-            existing = await _existing(session, client_key, client_ref)
-            if existing is None:
-                raise
-            return await _replay(session, existing, fingerprint)
+                if existing is None:
+                    raise
+                return await _replay(session, existing, fingerprint)
 
 
 async def _sell(
