@@ -40,6 +40,7 @@ from sqlalchemy import Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, FromClause
 
@@ -48,8 +49,9 @@ from backend.db.sql_functions import next_id
 
 _Shape = tuple[Any, ...]
 Bind = Callable[..., BindParameter[Any]]
+Columns = ReadOnlyColumnCollection[str, ColumnElement[Any]]
 # A computed column: (columns of the row it reads, a maker of the part's own bound values) -> SQL.
-Computed = Callable[[Any, Bind], ColumnElement[Any]]
+Computed = Callable[[Columns, Bind], ColumnElement[Any]]
 
 
 def _table(model: type[Any]) -> Table:
@@ -62,7 +64,10 @@ def _table(model: type[Any]) -> Table:
 class _Part:
     shape: _Shape
     params: dict[str, Any]  # bound values, named with the part's prefix ``p<index>_``
-    returning: tuple[str, ...]
+
+    @property
+    def returning(self) -> tuple[str, ...]:
+        return _returned(self.shape)
 
 
 def _binder(prefix: str) -> Bind:
@@ -196,8 +201,8 @@ class WriteBatch:
         assert row not in self._changed, f"a batch changes a row once: {table.name} {dict(where)} again"
         self._changed.add(row)
 
-    def _add(self, shape: _Shape, params: dict[str, Any], returning: tuple[str, ...] = ()) -> int:
-        self._parts.append(_Part(shape, params, returning))
+    def _add(self, shape: _Shape, params: dict[str, Any]) -> int:
+        self._parts.append(_Part(shape, params))
         return len(self._parts) - 1
 
     @property
@@ -265,7 +270,7 @@ class WriteBatch:
         params.update({f"{prefix}set_{k}": v for k, v in values.items()})
         params.update({f"{prefix}add_{k}": v for k, v in add.items()})
         params.update({f"{prefix}x_{k}": v for k, v in (computed_params or {}).items()})
-        return self._add(shape, params, tuple(returning))
+        return self._add(shape, params)
 
     def increment(self, model: type[Any], *, key: Mapping[str, Any], column: str) -> int:
         """Move ``column`` of the row with ``key`` up by one (the row is created at 1 when there is
@@ -273,7 +278,7 @@ class WriteBatch:
         self._changes(_table(model), key)
         shape = ("increment", _table(model), tuple(key), column)
         params = {f"{self._prefix}where_{k}": v for k, v in key.items()}
-        return self._add(shape, params, (column,))
+        return self._add(shape, params)
 
     async def flush(self, session: AsyncSession) -> dict[int, tuple[Any, ...] | None]:
         """Send the writes in the session's transaction; empty the batch. Returns, for each part that

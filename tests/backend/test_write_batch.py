@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import Bind, WriteBatch, next_id_columns
+from backend.db.batch import Bind, Columns, WriteBatch, next_id_columns
 from backend.db.prepared import Prepared
 from backend.db.sql_functions import sha256_hex, zero_padded
 from backend.domain.customers.models import Account
@@ -144,12 +144,12 @@ async def test_allocated_ids_are_new_and_distinct(session: AsyncSession, world: 
     assert second != first if session.get_bind().dialect.name == "postgresql" else second == first
 
 
-def _counted(counter: object, bind: Bind) -> ColumnElement[object]:
-    return bind("start", Text()) + zero_padded(counter.last, 6)  # type: ignore[attr-defined]
+def _counted(counter: Columns, bind: Bind) -> ColumnElement[object]:
+    return bind("start", Text()) + zero_padded(counter.last, 6)
 
 
-def _doubled_credit(account: object, bind: Bind) -> ColumnElement[object]:
-    return account.credit_minor * 2 + bind("extra", BigInteger())  # type: ignore[attr-defined,no-any-return]
+def _doubled_credit(account: Columns, bind: Bind) -> ColumnElement[object]:
+    return account.credit_minor * 2 + bind("extra", BigInteger())
 
 
 async def test_a_counter_starts_at_one_and_a_sourced_row_takes_its_value(

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Text, cast, func, literal, select
+from sqlalchemy import Text, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import Bind, WriteBatch
+from backend.db.batch import Bind, Columns, WriteBatch
 from backend.db.prepared import detached
 from backend.db.sql_functions import sha256_hex
 from backend.db.types import utcnow
@@ -32,30 +32,30 @@ _HEAD_ID = 1
 
 # The head's update computes the next link from the head's current row, so the head is locked only
 # from that statement to the commit (module-level: part of the write batch's compiled shape).
-def _next_seq(head: Any, bind: Bind) -> ColumnElement[Any]:
-    return cast(head.seq + 1, BigInteger)
+def _next_seq(head: Columns, bind: Bind) -> ColumnElement[Any]:
+    return head.seq + 1
 
 
-def _current_hash(head: Any, bind: Bind) -> ColumnElement[Any]:
-    return cast(head.hash, String)
+def _current_hash(head: Columns, bind: Bind) -> ColumnElement[Any]:
+    return head.hash
 
 
-def _next_hash(head: Any, bind: Bind) -> ColumnElement[Any]:
+def _next_hash(head: Columns, bind: Bind) -> ColumnElement[Any]:
     # rules.link_hash, in SQL: sha256(prev_hash + "|[" + str(seq) + "," + tail)
     text = head.hash + literal("|[") + cast(head.seq + 1, Text) + literal(",") + bind("tail", Text())
     return sha256_hex(text)
 
 
-def _seq_of(link: Any, bind: Bind) -> ColumnElement[Any]:
-    return cast(link.seq, BigInteger)
+def _seq_of(link: Columns, bind: Bind) -> ColumnElement[Any]:
+    return link.seq
 
 
-def _prev_hash_of(link: Any, bind: Bind) -> ColumnElement[Any]:
-    return cast(link.prev_hash, String)
+def _prev_hash_of(link: Columns, bind: Bind) -> ColumnElement[Any]:
+    return link.prev_hash
 
 
-def _hash_of(link: Any, bind: Bind) -> ColumnElement[Any]:
-    return cast(link.hash, String)
+def _hash_of(link: Columns, bind: Bind) -> ColumnElement[Any]:
+    return link.hash
 
 
 @dataclass(frozen=True, slots=True)

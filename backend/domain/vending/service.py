@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import Bind, WriteBatch, next_id_columns
+from backend.db.batch import Bind, Columns, WriteBatch, next_id_columns
 from backend.db.prepared import EntityColumns, Prepared, detached
 from backend.db.sql_functions import zero_padded
 from backend.db.types import utcnow
@@ -494,7 +494,7 @@ _IDS = Prepared(select(*next_id_columns(LedgerTransaction, Vend)))
 
 # The receipt number, computed by the statement that moves the station's receipt counter
 # (backend.db.batch), so that the counter is locked only from the sale's writes to its commit.
-def _receipt_no(counter: Any, bind: Bind) -> ColumnElement[Any]:
+def _receipt_no(counter: Columns, bind: Bind) -> ColumnElement[Any]:
     return bind("start", Text()) + zero_padded(counter.last, RECEIPT_SEQ_DIGITS)
 
 
