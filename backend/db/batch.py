@@ -26,8 +26,8 @@ Parts:
   before the statement.
 
 UPDATEs and counters may return columns (:meth:`WriteBatch.flush` gives each its row, or None when
-the UPDATE found no row). Computed expressions are module-level functions (the statement is compiled
-once per shape, and the functions are part of the shape).
+the UPDATE found no row). Computed expressions are module-level functions or :class:`Copied`
+values (the statement is compiled once per shape, and they are part of the shape).
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ Bind = Callable[..., BindParameter[Any]]
 Columns = ReadOnlyColumnCollection[str, ColumnElement[Any]]
 # A computed column: (columns of the row it reads, a maker of the part's own bound values) -> SQL.
 Computed = Callable[[Columns, Bind], ColumnElement[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    """A computed column that takes the value of the read row's column ``name`` (a shape part like the
+    module-level functions: equal names, equal shapes)."""
+
+    name: str
+
+    def __call__(self, columns: Columns, bind: Bind) -> ColumnElement[Any]:
+        return columns[self.name]
 
 
 def _table(model: type[Any]) -> Table:

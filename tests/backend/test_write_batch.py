@@ -148,6 +148,19 @@ def _counted(counter: Columns, bind: Bind) -> ColumnElement[object]:
     return bind("start", Text()) + zero_padded(counter.last, 6)
 
 
+def _add_counted_transaction(batch: WriteBatch, transaction_id: int, source: int, start: str) -> None:
+    """A ledger transaction whose reference is ``start`` and the zero-padded ``last`` of the counter
+    (or UPDATE) part ``source``."""
+    row = {key: value for key, value in _transaction(transaction_id).items() if key != "reference"}
+    batch.insert(
+        LedgerTransaction,
+        [row],
+        source=source,
+        computed={"reference": _counted},
+        computed_params={"start": start},
+    )
+
+
 def _doubled_credit(account: Columns, bind: Bind) -> ColumnElement[object]:
     return account.credit_minor * 2 + bind("extra", BigInteger())
 
@@ -160,13 +173,7 @@ async def test_a_counter_starts_at_one_and_a_sourced_row_takes_its_value(
             transaction_id, _ = await _next_ids(session)
             batch = WriteBatch()
             counter = batch.increment(ReceiptCounter, key={"key": "TEST:20261130"}, column="last")
-            batch.insert(
-                LedgerTransaction,
-                [{key: value for key, value in _transaction(transaction_id).items() if key != "reference"}],
-                source=counter,
-                computed={"reference": _counted},
-                computed_params={"start": "TEST-20261130-"},
-            )
+            _add_counted_transaction(batch, transaction_id, counter, "TEST-20261130-")
             assert await batch.flush(session) == {counter: (expected,)}
     async with session.begin():
         references = (
@@ -195,13 +202,7 @@ async def test_an_update_computes_from_the_row_it_changes_and_a_row_sourced_from
         missing = batch.update(
             ReceiptCounter, where={"key": "no such counter"}, add={"last": 1}, returning=("last",)
         )
-        batch.insert(
-            LedgerTransaction,
-            [{key: value for key, value in _transaction(transaction_id).items() if key != "reference"}],
-            source=missing,
-            computed={"reference": _counted},
-            computed_params={"start": "never-"},
-        )
+        _add_counted_transaction(batch, transaction_id, missing, "never-")
         assert await batch.flush(session) == {changed: (605,), missing: None}
         assert await session.get(LedgerTransaction, transaction_id) is None
 

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from backend.db.batch import Bind, Columns, WriteBatch
+from backend.db.batch import Bind, Columns, Copied, WriteBatch
 from backend.db.prepared import detached
 from backend.db.sql_functions import sha256_hex
 from backend.db.types import utcnow
@@ -36,26 +36,10 @@ def _next_seq(head: Columns, bind: Bind) -> ColumnElement[Any]:
     return head.seq + 1
 
 
-def _current_hash(head: Columns, bind: Bind) -> ColumnElement[Any]:
-    return head.hash
-
-
 def _next_hash(head: Columns, bind: Bind) -> ColumnElement[Any]:
     # rules.link_hash, in SQL: sha256(prev_hash + "|[" + str(seq) + "," + tail)
     text = head.hash + literal("|[") + cast(head.seq + 1, Text) + literal(",") + bind("tail", Text())
     return sha256_hex(text)
-
-
-def _seq_of(link: Columns, bind: Bind) -> ColumnElement[Any]:
-    return link.seq
-
-
-def _prev_hash_of(link: Columns, bind: Bind) -> ColumnElement[Any]:
-    return link.prev_hash
-
-
-def _hash_of(link: Columns, bind: Bind) -> ColumnElement[Any]:
-    return link.hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +113,7 @@ def _add_link(batch: WriteBatch, fields: Mapping[str, Any], tail: str) -> int:
     head = batch.update(
         AuditHead,
         where={"id": _HEAD_ID},
-        computed={"seq": _next_seq, "prev_hash": _current_hash, "hash": _next_hash},
+        computed={"seq": _next_seq, "prev_hash": Copied("hash"), "hash": _next_hash},
         computed_params={"tail": tail},
         returning=("seq", "prev_hash", "hash"),
     )
@@ -137,7 +121,7 @@ def _add_link(batch: WriteBatch, fields: Mapping[str, Any], tail: str) -> int:
         AuditEvent,
         [fields],
         source=head,
-        computed={"seq": _seq_of, "prev_hash": _prev_hash_of, "hash": _hash_of},
+        computed={"seq": Copied("seq"), "prev_hash": Copied("prev_hash"), "hash": Copied("hash")},
     )
     return head
 

@@ -34,9 +34,10 @@ def local_month(moment: datetime, zone: ZoneInfo) -> str:
 RECEIPT_SEQ_DIGITS = 6
 
 
-def receipt_number(prefix: str, moment: datetime, zone: ZoneInfo, seq: int) -> str:
-    """``<unit code>-<local yyyymmdd>-<sequence>``, e.g. ``DPL-CEN-01-20261129-000042``."""
-    return f"{receipt_number_start(prefix, moment, zone)}{seq:0{RECEIPT_SEQ_DIGITS}d}"
+def receipt_number(start: str, seq: int) -> str:
+    """``<unit code>-<local yyyymmdd>-<sequence>``, e.g. ``DPL-CEN-01-20261129-000042``, from its
+    :func:`receipt_number_start` and the counter's value."""
+    return f"{start}{seq:0{RECEIPT_SEQ_DIGITS}d}"
 
 
 def receipt_number_start(prefix: str, moment: datetime, zone: ZoneInfo) -> str:

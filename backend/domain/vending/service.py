@@ -828,12 +828,9 @@ async def _sell(
     counter = batch.increment(
         ReceiptCounter, key={"key": receipt_counter_key(prefix, now, settings.zone)}, column="last"
     )
+    start = receipt_number_start(prefix, now, settings.zone)
     batch.insert(
-        Vend,
-        [values],
-        source=counter,
-        computed={"receipt_no": _receipt_no},
-        computed_params={"start": receipt_number_start(prefix, now, settings.zone)},
+        Vend, [values], source=counter, computed={"receipt_no": _receipt_no}, computed_params={"start": start}
     )
     batch.insert(VendToken, rows)
     event = audit.add_event(
@@ -854,7 +851,7 @@ async def _sell(
     results = await batch.flush(session)
     ledger.check_applied(session, posted, transaction_id, balance_parts, results)
     (seq,) = results[counter] or (None,)
-    values["receipt_no"] = receipt_number(prefix, now, settings.zone, int(seq))
+    values["receipt_no"] = receipt_number(start, int(seq))
     await audit.written(session, event, results)
     return VendOutcome(vend=detached(Vend, values), tokens=[detached(VendToken, row) for row in rows])
 
