@@ -86,6 +86,7 @@ bench: $(STAMPS)/venv
 	$(BIN)/python bench/sts_bench.py
 	$(BIN)/python bench/customer_search_bench.py
 	$(BIN)/python bench/vend_bench.py
+	$(BIN)/python bench/vend_cpu_bench.py
 
 clean:
 	rm -rf $(STAMPS) frontend/dist

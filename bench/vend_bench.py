@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -301,16 +302,24 @@ def main() -> None:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         run_one("sqlite", url, args.requests, args.concurrency, args.workers)
     if args.only in (None, "postgres"):
-        from tests.support import postgres
+        on_postgres(
+            "gridvend_bench",
+            lambda url: run_one("postgres", url, args.requests, args.concurrency, args.workers),
+        )
 
-        server_url, throwaway = postgres.find_server()
-        url = asyncio.run(postgres.create_database(server_url, "gridvend_bench"))
-        try:
-            run_one("postgres", url, args.requests, args.concurrency, args.workers)
-        finally:
-            asyncio.run(postgres.drop_database(server_url, url))
-            if throwaway is not None:
-                throwaway.stop()
+
+def on_postgres(name: str, run: Callable[[str], None]) -> None:
+    """``run(url)`` on a new PostgreSQL database ``name`` (the tests' server), dropped afterwards."""
+    from tests.support import postgres
+
+    server_url, throwaway = postgres.find_server()
+    url = asyncio.run(postgres.create_database(server_url, name))
+    try:
+        run(url)
+    finally:
+        asyncio.run(postgres.drop_database(server_url, url))
+        if throwaway is not None:
+            throwaway.stop()
 
 
 if __name__ == "__main__":
