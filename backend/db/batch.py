@@ -23,10 +23,17 @@ Parts:
 - a one-row INSERT some of whose columns are computed from the row another part updated or counted
   (``source``): the receipt number from the receipt counter, the audit event's link from the chain
   head. The shared row is then locked only from this statement to the commit, instead of from a read
-  before the statement.
+  before the statement;
+- conditions (:meth:`WriteBatch.require`): the batch writes only if a row still holds the values it
+  was read with, so that a write computed from an earlier read without locks changes nothing when
+  another transaction changed that row meanwhile. On PostgreSQL the row is locked by the statement,
+  and a row changed by a transaction that commits while the statement waits for it is compared as
+  that transaction left it (READ COMMITTED re-checks a locked row's newest version).
 
-UPDATEs and counters may return columns (:meth:`WriteBatch.flush` gives each its row, or None when
-the UPDATE found no row). Computed expressions are module-level functions or :class:`Copied`
+Two changes of one row are one UPDATE (:meth:`WriteBatch.update` merges them: PostgreSQL would apply
+only one of two UPDATEs of a row in one statement). UPDATEs, counters and conditions may return
+columns (:meth:`WriteBatch.flush` gives each its row, or None when the row was not found or did not
+hold the values). Computed expressions are module-level functions or :class:`Copied`
 values (the statement is compiled once per shape, and they are part of the shape).
 """
 
@@ -36,7 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import Table, and_, bindparam, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -45,7 +52,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, FromClause
 
 from backend.db.prepared import Prepared, run_in_sequence
-from backend.db.sql_functions import next_id
+from backend.db.sql_functions import ROW_VERSION, next_id, row_version
 
 _Shape = tuple[Any, ...]
 Bind = Callable[..., BindParameter[Any]]
@@ -107,25 +114,32 @@ def _returned(shape: _Shape) -> tuple[str, ...]:
         return (shape[3],)
     if shape[0] == "update":
         return tuple(shape[6])
+    if shape[0] == "require":
+        return tuple(shape[2])
     return ()
 
 
-def _insert_statement(shape: _Shape, prefix: str, source: FromClause | None) -> Any:
+def _insert_statement(
+    shape: _Shape, prefix: str, source: FromClause | None, condition: ColumnElement[bool] | None
+) -> Any:
     _, table, keys, count, _, computed = shape
     if source is None:
         rows = [
-            {key: bindparam(f"{prefix}{i}_{key}", type_=table.c[key].type) for key in keys}
-            for i in range(count)
+            [bindparam(f"{prefix}{i}_{key}", type_=table.c[key].type) for key in keys] for i in range(count)
         ]
-        return insert(table).values(rows)
+        if condition is None:
+            return insert(table).values([dict(zip(keys, row, strict=True)) for row in rows])
+        selects = [select(*row).where(condition) for row in rows]
+        return insert(table).from_select(keys, selects[0] if count == 1 else union_all(*selects))
     bind = _binder(prefix)
     values = [bindparam(f"{prefix}0_{key}", type_=table.c[key].type) for key in keys]
     values += [make(source.c, bind) for _, make in computed]
     columns = [*keys, *(name for name, _ in computed)]
-    return insert(table).from_select(columns, select(*values).select_from(source))
+    query = select(*values).select_from(source)
+    return insert(table).from_select(columns, query if condition is None else query.where(condition))
 
 
-def _update_statement(shape: _Shape, prefix: str) -> Any:
+def _update_statement(shape: _Shape, prefix: str, condition: ColumnElement[bool] | None) -> Any:
     _, table, where, values, add, computed, returning = shape
 
     def bound(name: str, key: str) -> Any:
@@ -138,34 +152,65 @@ def _update_statement(shape: _Shape, prefix: str) -> Any:
     statement = update(table).values(changes)
     for key in where:
         statement = statement.where(table.c[key] == bound("where", key))
+    if condition is not None:
+        statement = statement.where(condition)
     if returning:
         statement = statement.returning(*(table.c[key] for key in returning))
     return statement
 
 
-def _increment_statement(shape: _Shape, prefix: str, dialect: str) -> Any:
+def _increment_statement(
+    shape: _Shape, prefix: str, dialect: str, condition: ColumnElement[bool] | None
+) -> Any:
     _, table, keys, column = shape
     make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    row = {key: bindparam(f"{prefix}where_{key}", type_=table.c[key].type) for key in keys}
-    statement = make_insert(table).values({**row, column: 1})
+    row = [bindparam(f"{prefix}where_{key}", type_=table.c[key].type) for key in keys]
+    if condition is None:
+        statement = make_insert(table).values({**dict(zip(keys, row, strict=True)), column: 1})
+    else:
+        first = select(*row, literal_column("1")).where(condition)
+        statement = make_insert(table).from_select([*keys, column], first)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c[key] for key in keys], set_={column: table.c[column] + 1}
     )
     return statement.returning(table.c[column])
 
 
-def _statement(shape: _Shape, prefix: str, dialect: str, ctes: Sequence[CTE] | None = None) -> Any:
+def _require_statement(shape: _Shape, prefix: str) -> Any:
+    """The row by its ``where`` keys, if its ``equal`` columns still hold the bound values (null
+    equals null); locked for update (no-op on SQLite, whose write transaction excludes others)."""
+    _, table, where, equal = shape
+    query = select(*(table.c[key] for key in where))
+    for key in where:
+        query = query.where(table.c[key] == bindparam(f"{prefix}where_{key}", type_=table.c[key].type))
+    for key in equal:
+        held: ColumnElement[Any] = row_version(table) if key == ROW_VERSION else table.c[key]
+        value = bindparam(f"{prefix}equal_{key}", type_=held.type)
+        query = query.where(held.is_not_distinct_from(value))
+    return query.with_for_update()
+
+
+def _statement(
+    shape: _Shape,
+    prefix: str,
+    dialect: str,
+    ctes: Sequence[CTE] | None = None,
+    condition: ColumnElement[bool] | None = None,
+) -> Any:
     """The part's statement: alone (``ctes`` None: SQLite), or inside the combined statement after
-    the parts whose CTEs are ``ctes`` (PostgreSQL), where a sourced INSERT reads its source's CTE."""
+    the parts whose CTEs are ``ctes`` (PostgreSQL), where a sourced INSERT reads its source's CTE and
+    every write happens only on ``condition`` (the batch's conditions held)."""
     if shape[0] == "insert":
         source: FromClause | None = None
         if shape[4] is not None:
             index, source_shape = shape[4]
             source = _row_source(source_shape, prefix) if ctes is None else ctes[index]
-        return _insert_statement(shape, prefix, source)
+        return _insert_statement(shape, prefix, source, condition)
     if shape[0] == "update":
-        return _update_statement(shape, prefix)
-    return _increment_statement(shape, prefix, dialect)
+        return _update_statement(shape, prefix, condition)
+    if shape[0] == "require":
+        return _require_statement(shape, prefix)
+    return _increment_statement(shape, prefix, dialect, condition)
 
 
 # Compiled once per shape. A part's parameters are named ``p<index>_…`` after its place in the
@@ -183,12 +228,20 @@ def _one(dialect: str, shape: _Shape, index: int) -> Prepared:
 
 def _combined(shapes: tuple[_Shape, ...]) -> Prepared:
     """PostgreSQL: every part as a data-modifying CTE; the statement's one row holds each returned
-    column as a scalar subquery of its part (null when its UPDATE found no row)."""
+    column as a scalar subquery of its part (null when its UPDATE found no row). Conditions are
+    materialized CTEs (evaluated once, first: every write reads them) locking their rows."""
     prepared = _COMBINED.get(shapes)
     if prepared is None:
         ctes: list[CTE] = []
+        held: list[ColumnElement[bool]] = []
         for i, shape in enumerate(shapes):
-            ctes.append(_statement(shape, f"p{i}_", "postgresql", ctes).cte(f"w{i}"))
+            if shape[0] == "require":
+                cte = _statement(shape, f"p{i}_", "postgresql").cte(f"w{i}").prefix_with("MATERIALIZED")
+                held.append(select(literal_column("1")).select_from(cte).exists())
+            else:
+                condition = and_(*held) if held else None
+                cte = _statement(shape, f"p{i}_", "postgresql", ctes, condition).cte(f"w{i}")
+            ctes.append(cte)
         returned = [
             select(cte.c[key]).scalar_subquery()
             for shape, cte in zip(shapes, ctes, strict=True)
@@ -204,13 +257,21 @@ class WriteBatch:
     """Writes collected in order and sent by :meth:`flush` (see the module docstring)."""
 
     _parts: list[_Part] = field(default_factory=list)
-    # The rows UPDATEs and counters change: PostgreSQL changes a row only once in one statement.
-    _changed: set[tuple[str, tuple[tuple[str, Any], ...]]] = field(default_factory=set)
+    # The rows UPDATEs and counters change, with the UPDATE's part (None: a counter's). PostgreSQL
+    # changes a row only once in one statement: a second UPDATE of a row is merged into the first.
+    _changed: dict[tuple[str, tuple[tuple[str, Any], ...]], int | None] = field(default_factory=dict)
 
-    def _changes(self, table: Table, where: Mapping[str, Any]) -> None:
+    def _changes(self, table: Table, where: Mapping[str, Any], part: int | None) -> int | None:
+        """Record that ``part`` changes the row; the UPDATE part already changing it, if any."""
         row = (table.name, tuple(sorted(where.items())))
-        assert row not in self._changed, f"a batch changes a row once: {table.name} {dict(where)} again"
-        self._changed.add(row)
+        if row in self._changed:
+            earlier = self._changed[row]
+            assert earlier is not None and part is not None, (
+                f"a counter's row is changed once in a batch: {table.name} {dict(where)}"
+            )
+            return earlier
+        self._changed[row] = part
+        return None
 
     def _add(self, shape: _Shape, params: dict[str, Any]) -> int:
         self._parts.append(_Part(shape, params))
@@ -265,44 +326,95 @@ class WriteBatch:
         ones, set ``computed`` columns to SQL expressions of the current row (their bound values,
         made with the ``bind`` they are given, come from ``computed_params``). Returns the part's
         index, the key of its returned columns in :meth:`flush`'s result."""
-        values, add = values or {}, add or {}
-        self._changes(_table(model), where)
+        values, add, computed = values or {}, add or {}, dict(computed or {})
+        table, index = _table(model), len(self._parts)
+        earlier = self._changes(table, where, index)
+        if earlier is not None:
+            # The row's second change: one UPDATE setting both (the columns must differ).
+            _, _, _, values_before, add_before, computed_before, returning_before = self._parts[earlier].shape
+            changed = [*values_before, *add_before, *(key for key, _ in computed_before)]
+            assert not set(changed) & {*values, *add, *computed}, (
+                f"two changes of one {table.name} row set the same column"
+            )
+            index = earlier
+            values = {
+                **{k: self._parts[earlier].params[f"p{earlier}_set_{k}"] for k in values_before},
+                **values,
+            }
+            add = {**{k: self._parts[earlier].params[f"p{earlier}_add_{k}"] for k in add_before}, **add}
+            computed = {**dict(computed_before), **computed}
+            computed_params = {
+                **{
+                    key[len(f"p{earlier}_x_") :]: value
+                    for key, value in self._parts[earlier].params.items()
+                    if key.startswith(f"p{earlier}_x_")
+                },
+                **(computed_params or {}),
+            }
+            returning = (*returning_before, *(key for key in returning if key not in returning_before))
         shape = (
             "update",
-            _table(model),
+            table,
             tuple(where),
             tuple(values),
             tuple(add),
-            tuple((computed or {}).items()),
+            tuple(computed.items()),
             tuple(returning),
         )
-        prefix = self._prefix
+        prefix = f"p{index}_"
         params = {f"{prefix}where_{k}": v for k, v in where.items()}
         params.update({f"{prefix}set_{k}": v for k, v in values.items()})
         params.update({f"{prefix}add_{k}": v for k, v in add.items()})
         params.update({f"{prefix}x_{k}": v for k, v in (computed_params or {}).items()})
+        if earlier is not None:
+            self._parts[earlier] = _Part(shape, params)
+            return earlier
         return self._add(shape, params)
 
     def increment(self, model: type[Any], *, key: Mapping[str, Any], column: str) -> int:
         """Move ``column`` of the row with ``key`` up by one (the row is created at 1 when there is
         none). Returns the part's index; :meth:`flush` gives its row, ``(new value,)``."""
-        self._changes(_table(model), key)
+        self._changes(_table(model), key, None)
         shape = ("increment", _table(model), tuple(key), column)
         params = {f"{self._prefix}where_{k}": v for k, v in key.items()}
         return self._add(shape, params)
 
-    async def flush(self, session: AsyncSession) -> dict[int, tuple[Any, ...] | None]:
+    def require(self, model: type[Any], *, where: Mapping[str, Any], equal: Mapping[str, Any]) -> int:
+        """Write nothing of this batch unless the row of ``model`` matching ``where`` still holds
+        ``equal`` (null equals null; the key :data:`~backend.db.sql_functions.ROW_VERSION` is the row's
+        version, PostgreSQL only). Conditions come before the batch's writes. Returns the part's
+        index: :meth:`flush` gives the row's ``where`` values, or None when the condition failed
+        (then nothing was written and every other part's row is None too)."""
+        assert all(part.shape[0] == "require" for part in self._parts), "conditions come before writes"
+        shape = ("require", _table(model), tuple(where), tuple(equal))
+        prefix = self._prefix
+        params = {f"{prefix}where_{k}": v for k, v in where.items()}
+        params.update({f"{prefix}equal_{k}": v for k, v in equal.items()})
+        return self._add(shape, params)
+
+    async def flush(
+        self, session: AsyncSession, *, in_transaction: bool = True
+    ) -> dict[int, tuple[Any, ...] | None]:
         """Send the writes in the session's transaction; empty the batch. Returns, for each part that
-        returns columns, its row (None when the row was not found)."""
+        returns columns, its row (None when the row was not found).
+
+        ``in_transaction=False`` (PostgreSQL): when the session's connection has not begun its
+        transaction, the batch is one statement committed on its own (see
+        :meth:`~backend.db.prepared.Prepared.rows`)."""
         parts, self._parts = self._parts, []
         if not parts:
             return {}
         dialect = session.get_bind().dialect.name
-        if dialect == "postgresql" and len(parts) > 1:
-            return await _flush_combined(session, parts)
-        rows = await run_in_sequence(
-            session, [(_one(dialect, part.shape, i), part.params) for i, part in enumerate(parts)]
-        )
+        if dialect == "postgresql" and (len(parts) > 1 or not in_transaction):
+            return await _flush_combined(session, parts, in_transaction=in_transaction)
+        statements = [(_one(dialect, part.shape, i), part.params) for i, part in enumerate(parts)]
+        # The conditions first (they come first in the batch); the writes only when they all held.
+        conditions = sum(1 for part in parts if part.shape[0] == "require")
+        rows = await run_in_sequence(session, statements[:conditions]) if conditions else []
+        if all(rows):
+            rows += await run_in_sequence(session, statements[conditions:])
+        else:
+            rows += [[] for _ in statements[conditions:]]
         return {
             i: (found[0] if found else None)
             for i, (part, found) in enumerate(zip(parts, rows, strict=True))
@@ -310,12 +422,14 @@ class WriteBatch:
         }
 
 
-async def _flush_combined(session: AsyncSession, parts: list[_Part]) -> dict[int, tuple[Any, ...] | None]:
+async def _flush_combined(
+    session: AsyncSession, parts: list[_Part], *, in_transaction: bool
+) -> dict[int, tuple[Any, ...] | None]:
     prepared = _combined(tuple(part.shape for part in parts))
     params: dict[str, Any] = {}
     for part in parts:
         params.update(part.params)
-    row = await prepared.one(session, params)
+    row = await prepared.one(session, params, in_transaction=in_transaction)
     results: dict[int, tuple[Any, ...] | None] = {}
     offset = 0
     for i, part in enumerate(parts):

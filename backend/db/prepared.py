@@ -67,24 +67,26 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     return _Compiled(compiled.string, names, fixed, binds, results)
 
 
-async def _driver(session: AsyncSession) -> tuple[Any, Dialect]:
-    """The driver connection of the session's transaction (begun if need be, as ``execute`` does)."""
+async def _driver(session: AsyncSession, *, in_transaction: bool = True) -> tuple[Any, Dialect]:
+    """The driver connection of the session's transaction (begun if need be, as ``execute`` does).
+
+    ``in_transaction=False`` (PostgreSQL): a connection whose transaction has not begun is used as it
+    is, so that a statement on it commits on its own (the sale's read and write without locks)."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
     transaction = session.get_transaction()
     cached = session.info.get(_DRIVER_KEY)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1], cached[2]
-    connection = await session.connection()  # begins the session's transaction, as execute() would
-    transaction = session.get_transaction()
-    dialect = connection.dialect
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    if dialect.name == "postgresql" and not driver.is_in_transaction():
+    if cached is None or transaction is None or cached[0] is not transaction:
+        connection = await session.connection()  # the session's transaction, as execute() would
+        transaction = session.get_transaction()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        if connection.dialect.name == "sqlite" and not driver.in_transaction:
+            raise RuntimeError("The SQLite connection is not inside the session's BEGIN IMMEDIATE.")
+        cached = session.info[_DRIVER_KEY] = (transaction, driver, connection.dialect, connection)
+    _, driver, dialect, connection = cached
+    if in_transaction and dialect.name == "postgresql" and not driver.is_in_transaction():
         await _begin_on_postgresql(connection)
-    elif dialect.name == "sqlite" and not driver.in_transaction:
-        raise RuntimeError("The SQLite connection is not inside the session's BEGIN IMMEDIATE.")
-    session.info[_DRIVER_KEY] = (transaction, driver, dialect)
     return driver, dialect
 
 
@@ -154,10 +156,14 @@ class Prepared:
         )
 
     async def rows(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None
+        self, session: AsyncSession, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
     ) -> list[tuple[Any, ...]]:
-        """All result rows (``RETURNING`` rows for a write; empty for a write without one)."""
-        driver, dialect = await _driver(session)
+        """All result rows (``RETURNING`` rows for a write; empty for a write without one).
+
+        ``in_transaction=False``, on PostgreSQL: if the session's connection has not begun its
+        transaction yet, the statement runs without one and commits on its own (on SQLite the
+        session's connection is always in its BEGIN IMMEDIATE)."""
+        driver, dialect = await _driver(session, in_transaction=in_transaction)
         compiled = self._compiled(dialect)
         args = self._args(compiled, params or {})
         try:
@@ -172,13 +178,15 @@ class Prepared:
         return [self._row(compiled, row) for row in raw]
 
     async def first(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None
+        self, session: AsyncSession, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
     ) -> tuple[Any, ...] | None:
-        rows = await self.rows(session, params)
+        rows = await self.rows(session, params, in_transaction=in_transaction)
         return rows[0] if rows else None
 
-    async def one(self, session: AsyncSession, params: Mapping[str, Any] | None = None) -> tuple[Any, ...]:
-        rows = await self.rows(session, params)
+    async def one(
+        self, session: AsyncSession, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
+    ) -> tuple[Any, ...]:
+        rows = await self.rows(session, params, in_transaction=in_transaction)
         if len(rows) != 1:
             raise exc.NoResultFound("Expected one row") if not rows else exc.MultipleResultsFound()
         return rows[0]

@@ -12,6 +12,10 @@ row is locked only for that statement and its commit (see ``backend.db.batch``).
 - :class:`next_id`: the next id of a table's generated id column, to write rows whose id is known
   before they are written (``nextval`` on PostgreSQL; on SQLite one more than the largest id, safe
   because every write transaction there holds the database's write lock from its BEGIN IMMEDIATE).
+- :class:`row_version`: a number that changes with every UPDATE of a row, PostgreSQL only (its
+  ``xmin``, the transaction that wrote the row's current version), to write later only if the row is
+  still as it was read (``backend.db.batch.WriteBatch.require`` with :data:`ROW_VERSION`). SQLite
+  has no such thing, and needs none: its writers take the database's lock at BEGIN IMMEDIATE.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import BigInteger, String, Table, Text, cast, column, func, select, table
+from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
@@ -111,3 +116,37 @@ def _next_id_sqlite(element: next_id, compiler: SQLCompiler, **kw: Any) -> str:
     id_column: ColumnClause[Any] = column(element.column_name)
     largest = select(func.coalesce(func.max(id_column), 0) + 1).select_from(table(element.table_name))
     return compiler.process(largest.scalar_subquery().correlate(None), **kw)
+
+
+# The name under which a row's version is compared (``WriteBatch.require(..., equal={ROW_VERSION: v})``).
+ROW_VERSION = "row_version"
+
+
+class row_version(FunctionElement[int]):
+    """The version of the row of ``table`` that the statement reads (see the module docstring)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "row_version"
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("table_name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, table: Any) -> None:
+        """``table``: the table, or the mapped class of it."""
+        found = table if isinstance(table, Table) else getattr(table, "__table__", None)
+        assert isinstance(found, Table), f"{table!r} is not a table or a class mapped to one"
+        self.table_name = found.name
+        super().__init__()
+
+
+@compiles(row_version, "postgresql")
+def _row_version_postgresql(element: row_version, compiler: SQLCompiler, **kw: Any) -> str:
+    # xid has no comparison with a bound integer: read and compare it as bigint.
+    return f"CAST(CAST({compiler.preparer.quote(element.table_name)}.xmin AS TEXT) AS BIGINT)"
+
+
+@compiles(row_version)
+def _row_version_elsewhere(element: row_version, compiler: SQLCompiler, **kw: Any) -> str:
+    raise CompileError("Row versions are PostgreSQL's (xmin); SQLite's writers exclude each other instead.")

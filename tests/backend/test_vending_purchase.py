@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import sts
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.types import utcnow
+from backend.domain.actor import SYSTEM
 from backend.domain.audit import service as audit
 from backend.domain.audit.models import AuditEvent, AuditHead
 from backend.domain.customers.models import Account
@@ -20,6 +23,7 @@ from backend.domain.errors import Conflict
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.service import keystore_for
 from backend.domain.ledger import service as ledger
+from backend.domain.ledger.rules import LedgerAccount, credit, debit
 from backend.domain.org.models import OrgUnit
 from backend.domain.vending import service as vending
 from backend.domain.vending.models import Vend, VendToken
@@ -52,11 +56,18 @@ async def _buy(
     world: World,
     ref: str,
     request: vending.PurchaseRequest | None = None,
+    now: datetime | None = None,
 ) -> vending.VendOutcome:
     async with maker() as session:
         engine = SoftwareTokenEngine.for_session(session, keystore_for(settings))
         return await vending.purchase(
-            session, settings, engine, world.cashier, client_ref=ref, request=request or _request(world)
+            session,
+            settings,
+            engine,
+            world.cashier,
+            client_ref=ref,
+            request=request or _request(world),
+            now=now,
         )
 
 
@@ -382,3 +393,130 @@ async def test_a_sale_that_cannot_get_in_is_refused_as_busy_and_nothing_is_store
     assert refs == ["stuck"]
     again = await _buy(maker, settings, other_world, "turned-away")  # the same reference, later
     assert again.vend.status == "success" and not again.replayed
+
+
+async def _kept_and_summed(
+    maker: async_sessionmaker[AsyncSession], world: World
+) -> tuple[str | None, tuple[int, ...], tuple[int, ...]]:
+    """The account's kept month and totals, and the sums of its sales of that month."""
+    async with maker() as session, session.begin():
+        account = await session.get(Account, world.account_id)
+        assert account is not None
+        kept = (
+            account.month_energy_wh,
+            account.month_fixed_minor,
+            account.month_fbe_wh,
+            account.month_debt_recovered_minor,
+        )
+        row = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(Vend.energy_wh), 0),
+                    func.coalesce(func.sum(Vend.fixed_minor), 0),
+                    func.coalesce(func.sum(Vend.fbe_wh), 0),
+                    func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
+                ).where(
+                    Vend.account_id == world.account_id,
+                    Vend.status == "success",
+                    Vend.local_month == account.sales_month,
+                )
+            )
+        ).one()
+        return account.sales_month, kept, tuple(int(v) for v in row)
+
+
+async def test_the_account_keeps_its_latest_months_sales(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with maker() as session:
+        world = await build_world(session, settings, debt_minor=50_000, fbe_eligible=True)
+    today = utcnow()
+    earlier = today.replace(day=1) - timedelta(days=10)  # last month
+    later = today.replace(day=28) + timedelta(days=10)  # next month
+    months = {
+        moment: moment.astimezone(settings.zone).strftime("%Y-%m") for moment in (today, earlier, later)
+    }
+
+    first = await _buy(maker, settings, world, "m1", now=today)
+    assert first.vend.fixed_minor > 0 and first.vend.fbe_wh > 0 and first.vend.debt_recovered_minor > 0
+    month, kept, summed = await _kept_and_summed(maker, world)
+    assert month == months[today] and kept == summed
+    second = await _buy(maker, settings, world, "m2", now=today)
+    assert second.vend.fixed_minor == 0 and second.vend.fbe_wh == 0
+    month, kept, summed = await _kept_and_summed(maker, world)
+    assert (
+        month == months[today] and kept == summed and kept[0] == first.vend.energy_wh + second.vend.energy_wh
+    )
+
+    # A sale dated back to last month is split on last month's sales (none yet: the fixed charge is due)
+    # and leaves the kept month alone.
+    back = await _buy(maker, settings, world, "m3", now=earlier)
+    assert back.vend.status == "success" and back.vend.fixed_minor > 0 and back.vend.fbe_wh > 0
+    again_back = await _buy(maker, settings, world, "m4", now=earlier)
+    assert again_back.vend.fixed_minor == 0 and again_back.vend.fbe_wh == 0
+    month, kept, summed = await _kept_and_summed(maker, world)
+    assert month == months[today] and kept == summed
+
+    # The first sale of a new month starts its totals again.
+    ahead = await _buy(maker, settings, world, "m5", now=later)
+    assert ahead.vend.fixed_minor > 0 and ahead.vend.fbe_wh > 0
+    month, kept, summed = await _kept_and_summed(maker, world)
+    assert month == months[later] and kept == summed
+    assert kept == (
+        ahead.vend.energy_wh,
+        ahead.vend.fixed_minor,
+        ahead.vend.fbe_wh,
+        ahead.vend.debt_recovered_minor,
+    )
+    await _check_books(maker)
+
+
+async def _until_a_statement_waits_for_a_lock(maker: async_sessionmaker[AsyncSession]) -> None:
+    for _ in range(200):
+        async with maker() as session, session.begin():
+            waiting = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no statement came to wait for the row")
+
+
+@pytest.mark.postgres
+async def test_a_sale_whose_account_changes_before_its_write_is_made_on_the_changed_account(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """On PostgreSQL a sale first reads without locks and writes only if the meter and account rows
+    are still as it read them. Here another transaction credits the account after the sale's read and
+    commits while the sale's write waits for the row: the sale must use the credit, once."""
+    if settings.is_sqlite:
+        pytest.skip("The sale without locks is PostgreSQL's: SQLite's writers exclude each other")
+    async with maker() as session:
+        world = await build_world(session, settings)
+    async with maker() as other, other.begin():
+        await ledger.post(
+            other,
+            SYSTEM,
+            kind="adjustment",
+            reference="credit-meanwhile",
+            description="A goodwill credit, posted while a sale is in flight",
+            lines=[
+                debit(LedgerAccount.OPENING_BALANCES, 5_000, "KES"),
+                credit(LedgerAccount.CUSTOMER_CREDIT, 5_000, "KES", customer_account_id=world.account_id),
+            ],
+        )
+        sale = asyncio.create_task(_buy(maker, settings, world, "in-flight"))
+        await _until_a_statement_waits_for_a_lock(maker)
+        assert not sale.done()
+    outcome = await sale
+    assert outcome.vend.status == "success" and outcome.vend.credit_used_minor == 5_000
+    async with maker() as session, session.begin():
+        account = await session.get(Account, world.account_id)
+        assert account is not None and account.credit_minor == outcome.vend.change_minor
+    _, kept, summed = await _kept_and_summed(maker, world)
+    assert kept == summed
+    await _check_books(maker)

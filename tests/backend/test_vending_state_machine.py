@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.domain.actor import Actor
+from backend.domain.customers.models import Account
 from backend.domain.errors import Conflict, NotFound
 from backend.domain.keys.engine import SoftwareTokenEngine
 from backend.domain.keys.service import keystore_for
@@ -216,6 +217,29 @@ def machine_for(database_url: str, tmp: Path) -> type[RuleBasedStateMachine]:
                     ).all()
                     for _, energy_wh, fbe_wh, tokens in sold:
                         assert tokens == (energy_wh > 0) + (fbe_wh > 0)
+                    # Each account keeps the totals of its latest month's sales.
+                    for account in (await session.scalars(select(Account))).all():
+                        summed = (
+                            await session.execute(
+                                select(
+                                    func.coalesce(func.sum(Vend.energy_wh), 0),
+                                    func.coalesce(func.sum(Vend.fixed_minor), 0),
+                                    func.coalesce(func.sum(Vend.fbe_wh), 0),
+                                    func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
+                                ).where(
+                                    Vend.account_id == account.id,
+                                    Vend.status == "success",
+                                    Vend.local_month == account.sales_month,
+                                )
+                            )
+                        ).one()
+                        kept = (
+                            account.month_energy_wh,
+                            account.month_fixed_minor,
+                            account.month_fbe_wh,
+                            account.month_debt_recovered_minor,
+                        )
+                        assert kept == tuple(summed)
 
             self.run(check())
 

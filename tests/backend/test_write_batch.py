@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import BigInteger, Text, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import CompileError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from backend.db.batch import Bind, Columns, WriteBatch, next_id_columns
 from backend.db.prepared import Prepared
-from backend.db.sql_functions import sha256_hex, zero_padded
+from backend.db.sql_functions import ROW_VERSION, row_version, sha256_hex, zero_padded
 from backend.domain.customers.models import Account
 from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
 from backend.domain.vending.models import ReceiptCounter
@@ -207,12 +207,141 @@ async def test_an_update_computes_from_the_row_it_changes_and_a_row_sourced_from
         assert await session.get(LedgerTransaction, transaction_id) is None
 
 
-def test_a_batch_changes_a_row_once() -> None:
-    # PostgreSQL applies only one of two changes to a row in one statement, without an error.
+async def test_two_changes_of_a_row_are_one_update(session: AsyncSession, world: World) -> None:
+    # PostgreSQL applies only one of two UPDATEs of a row in one statement, without an error: the
+    # batch merges them, and each change's returned columns come back under both parts.
+    async with session.begin():
+        batch = WriteBatch()
+        first = batch.update(
+            Account, where={"id": world.account_id}, add={"credit_minor": 40}, returning=("credit_minor",)
+        )
+        batch.insert(LedgerTransaction, [_transaction((await _next_ids(session))[0], "between")])
+        second = batch.update(
+            Account,
+            where={"id": world.account_id},
+            values={"fbe_eligible": True},
+            add={"debt_minor": 7},
+            returning=("debt_minor",),
+        )
+        assert second == first
+        assert await batch.flush(session) == {first: (40, 7)}
+    async with session.begin():
+        account = await session.get(Account, world.account_id)
+        assert account is not None
+        assert (account.credit_minor, account.debt_minor, account.fbe_eligible) == (40, 7, True)
+
+
+def test_two_changes_of_a_row_may_not_set_one_column_twice() -> None:
     batch = WriteBatch()
     batch.update(Account, where={"id": 1}, add={"credit_minor": 1})
-    with pytest.raises(AssertionError, match="changes a row once"):
-        batch.update(Account, where={"id": 1}, add={"debt_minor": 1})
+    with pytest.raises(AssertionError, match="set the same column"):
+        batch.update(Account, where={"id": 1}, values={"credit_minor": 5})
+
+
+def test_a_counter_changes_its_row_once() -> None:
+    batch = WriteBatch()
+    batch.increment(ReceiptCounter, key={"key": "K"}, column="last")
+    with pytest.raises(AssertionError, match="changed once"):
+        batch.update(ReceiptCounter, where={"key": "K"}, add={"last": 1})
+
+
+async def _conditional_batch(
+    session: AsyncSession, world: World, credit_seen: int
+) -> tuple[WriteBatch, int, int, int]:
+    """A posting, a counter and a counted row, written only if the account still holds ``credit_seen``."""
+    transaction_id, _ = await _next_ids(session)
+    batch = WriteBatch()
+    held = batch.require(
+        Account, where={"id": world.account_id}, equal={"credit_minor": credit_seen, "close_reason": None}
+    )
+    balance = batch.update(
+        Account, where={"id": world.account_id}, add={"credit_minor": 10}, returning=("credit_minor",)
+    )
+    counter = batch.increment(ReceiptCounter, key={"key": "COND"}, column="last")
+    _add_counted_transaction(batch, transaction_id, counter, "COND-")
+    return batch, held, balance, transaction_id
+
+
+async def test_a_batch_whose_condition_holds_writes(session: AsyncSession, world: World) -> None:
+    async with session.begin():
+        batch, held, balance, transaction_id = await _conditional_batch(session, world, 0)
+        results = await batch.flush(session)
+    assert results[held] == (world.account_id,) and results[balance] == (10,)
+    async with session.begin():
+        assert await session.get(LedgerTransaction, transaction_id) is not None
+
+
+async def test_a_batch_whose_condition_fails_writes_nothing(session: AsyncSession, world: World) -> None:
+    async with session.begin():
+        batch, held, balance, transaction_id = await _conditional_batch(session, world, 99)
+        results = await batch.flush(session)
+    assert results[held] is None and results[balance] is None
+    async with session.begin():
+        assert await session.get(LedgerTransaction, transaction_id) is None
+        account = await session.get(Account, world.account_id)
+        assert account is not None and account.credit_minor == 0
+        counter = await session.get(ReceiptCounter, "COND")
+        assert counter is None
+
+
+async def _account_version(session: AsyncSession, account_id: int) -> int:
+    query = select(row_version(Account)).where(Account.id == bindparam("id"))
+    return int(await Prepared(query).scalar(session, {"id": account_id}))
+
+
+def _credit_if_unchanged(world: World, version: int) -> tuple[WriteBatch, int, int]:
+    batch = WriteBatch()
+    held = batch.require(Account, where={"id": world.account_id}, equal={ROW_VERSION: version})
+    part = batch.update(
+        Account, where={"id": world.account_id}, add={"credit_minor": 1}, returning=("credit_minor",)
+    )
+    return batch, held, part
+
+
+async def test_a_row_version_holds_until_the_row_is_updated(
+    session: AsyncSession, world: World, settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        with pytest.raises(CompileError, match="PostgreSQL"):
+            async with session.begin():
+                await _account_version(session, world.account_id)
+        return
+    async with session.begin():
+        version = await _account_version(session, world.account_id)
+        assert version == await _account_version(session, world.account_id)
+    async with session.begin():
+        batch, held, part = _credit_if_unchanged(world, version)
+        assert await batch.flush(session) == {held: (world.account_id,), part: (1,)}
+    async with session.begin():
+        assert await _account_version(session, world.account_id) != version
+        batch, held, part = _credit_if_unchanged(world, version)  # the version read before the update
+        assert await batch.flush(session) == {held: None, part: None}
+        account = await session.get(Account, world.account_id)
+        assert account is not None and account.credit_minor == 1
+
+
+async def test_a_batch_outside_the_transaction_commits_on_its_own(
+    session: AsyncSession, world: World, settings: Settings
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("SQLite's session connection is always in its BEGIN IMMEDIATE")
+    transaction = await session.begin()
+    batch = WriteBatch()
+    part = batch.update(
+        Account, where={"id": world.account_id}, add={"credit_minor": 3}, returning=("credit_minor",)
+    )
+    assert await batch.flush(session, in_transaction=False) == {part: (3,)}
+    await transaction.rollback()
+    async with session.begin():
+        account = await session.get(Account, world.account_id, populate_existing=True)
+        assert account is not None and account.credit_minor == 3
+
+
+def test_conditions_come_before_writes() -> None:
+    batch = WriteBatch()
+    batch.update(Account, where={"id": 1}, add={"credit_minor": 1})
+    with pytest.raises(AssertionError, match="before writes"):
+        batch.require(Account, where={"id": 1}, equal={"credit_minor": 1})
 
 
 @pytest.mark.parametrize("text", ["", "abc", 'Ñandú \u2013 電気 "quoted" \\ back|slash'])

@@ -30,6 +30,13 @@ from backend.domain.org.models import OrgUnit
 _HEAD_ID = 1
 
 
+def head_present() -> ColumnElement[bool]:
+    """A select-list expression: whether the chain's head row exists (the migrations create it). A
+    write batch that cannot fall back on :func:`written` creating it, because it commits on its own,
+    reads this first."""
+    return select(AuditHead.id).where(AuditHead.id == _HEAD_ID).exists()
+
+
 # The head's update computes the next link from the head's current row, so the head is locked only
 # from that statement to the commit (module-level: part of the write batch's compiled shape).
 def _next_seq(head: Columns, bind: Bind) -> ColumnElement[Any]:

@@ -46,6 +46,12 @@ class Account(Base):
     point; change of tenancy closes one and opens the next while the meter stays. ``credit_minor`` is
     money held for the customer (e.g. the remainder of a purchase below 0.1 kWh); ``debt_minor`` is
     what the customer owes and debt recovery collects. Both move only with ledger postings.
+
+    ``sales_month`` and the ``month_*`` columns are the prepaid sales of the latest month the account
+    bought in (the month as "2026-11" in the utility's zone): energy, fixed charges collected, free
+    basic electricity and debt recovered. Every sale keeps them (``backend.domain.vending``), so a
+    sale reads its month-to-date figures from the row it locks, or whose unchanged state its write
+    requires, instead of adding up the month's sales.
     """
 
     __tablename__ = "accounts"
@@ -75,6 +81,11 @@ class Account(Base):
     fbe_eligible: Mapped[bool] = mapped_column(default=False)
     credit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     debt_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    sales_month: Mapped[str | None] = mapped_column(String(7), default=None)
+    month_energy_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    month_fixed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    month_fbe_wh: Mapped[int] = mapped_column(BigInteger, default=0)
+    month_debt_recovered_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     opened_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(), default=None)
     close_reason: Mapped[str | None] = mapped_column(String(200), default=None)

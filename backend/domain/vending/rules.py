@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,45 @@ def request_fingerprint(fields: Mapping[str, object]) -> str:
 
 def local_month(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m")
+
+
+@dataclass(frozen=True, slots=True)
+class MonthTotals:
+    """An account's prepaid sales of one month: what the split of the next tender depends on."""
+
+    energy_wh: int = 0
+    fixed_minor: int = 0  # fixed charges collected, with their tax
+    fbe_wh: int = 0  # free basic electricity issued
+    debt_recovered_minor: int = 0
+
+    def plus(self, other: MonthTotals) -> MonthTotals:
+        return MonthTotals(
+            self.energy_wh + other.energy_wh,
+            self.fixed_minor + other.fixed_minor,
+            self.fbe_wh + other.fbe_wh,
+            self.debt_recovered_minor + other.debt_recovered_minor,
+        )
+
+
+def month_totals_kept(kept_month: str | None, kept: MonthTotals, month: str) -> MonthTotals | None:
+    """The account's totals for ``month`` from those its row keeps (of ``kept_month``, its latest
+    month with a sale): those when it is the same month, none yet when ``month`` is later (or nothing
+    is kept), and None when ``month`` is earlier (a sale dated back: add up that month's sales)."""
+    if kept_month is None or month > kept_month:
+        return MonthTotals()
+    return kept if month == kept_month else None
+
+
+def month_totals_after(
+    kept_month: str | None, kept: MonthTotals, month: str, sale: MonthTotals
+) -> tuple[str | None, MonthTotals]:
+    """What the account's row keeps after a sale of ``month``: its latest month and that month's
+    totals (a sale dated back leaves them as they were)."""
+    if kept_month is None or month > kept_month:
+        return month, sale
+    if month == kept_month:
+        return month, kept.plus(sale)
+    return kept_month, kept
 
 
 RECEIPT_SEQ_DIGITS = 6

@@ -6,6 +6,13 @@ tokens (key change first when one is pending, then credit, then free basic elect
 balanced ledger entries, writes the audit record and commits. Tokens leave this module only after the
 commit. The same reference returns the stored outcome; the same reference with another request is a
 409; concurrent duplicates serialise on the meter row and the unique (client_key, client_ref) index.
+
+On PostgreSQL a sale without shifts first tries the same without a transaction (``_sale_without_locks``):
+it reads the context without locks, makes the tokens, and writes everything in one statement that
+commits on its own and changes nothing unless the meter and account rows are still the versions it
+read. When they are not (or the sale is not the usual case) nothing was written, the tokens made were
+never issued, and the sale takes the locked way above. The month's totals the split depends on are
+kept on the account row by every sale, so a sale that committed meanwhile changed that row.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from sqlalchemy.sql import ColumnElement
 
 from backend.db.batch import Bind, Columns, WriteBatch, next_id_columns
 from backend.db.prepared import EntityColumns, Prepared, detached
-from backend.db.sql_functions import zero_padded
+from backend.db.sql_functions import ROW_VERSION, row_version, zero_padded
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
@@ -52,7 +59,10 @@ from backend.domain.vending.rules import (
     CHANNELS,
     PAYMENT_METHODS,
     RECEIPT_SEQ_DIGITS,
+    MonthTotals,
     local_month,
+    month_totals_after,
+    month_totals_kept,
     normalise_meter_number,
     receipt_counter_key,
     receipt_number,
@@ -122,6 +132,12 @@ class Plan:
     debt_before_minor: int
     pending: MeterKeyChange | None = None
 
+    def month_totals(self) -> tuple[str | None, MonthTotals]:
+        """What the account's row keeps once this sale is made (see ``rules.month_totals_after``)."""
+        b = self.breakdown
+        sale = MonthTotals(b.energy_wh, b.fixed_net_minor + b.fixed_tax_minor, b.fbe_wh, b.debt_minor)
+        return month_totals_after(self.account.sales_month, _kept(self.account), self.month, sale)
+
 
 def client_key_of(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
@@ -186,10 +202,23 @@ _MONTH_TOTALS = Prepared(
 )
 
 
-async def _month_totals(session: AsyncSession, account_id: int, month: str) -> tuple[int, int, int, int]:
-    """(energy Wh, fixed charges collected, FBE Wh, debt recovered) of the account's sales this month."""
-    row = await _MONTH_TOTALS.one(session, {"account_id": account_id, "month": month})
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+def _kept(account: Account) -> MonthTotals:
+    """The month's totals the account's row keeps (of its ``sales_month``)."""
+    return MonthTotals(
+        account.month_energy_wh,
+        account.month_fixed_minor,
+        account.month_fbe_wh,
+        account.month_debt_recovered_minor,
+    )
+
+
+async def _month_totals(session: AsyncSession, account: Account, month: str) -> MonthTotals:
+    """The account's sales of ``month``: kept on its row, or added up for a month before the row's."""
+    kept = month_totals_kept(account.sales_month, _kept(account), month)
+    if kept is not None:
+        return kept
+    row = await _MONTH_TOTALS.one(session, {"account_id": account.id, "month": month})
+    return MonthTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
 async def _meter_by_number(session: AsyncSession, meter_number: str, *, lock: bool) -> Meter | None:
@@ -293,15 +322,16 @@ _CONTEXT_ENTITIES = tuple(
 )
 
 
-def _context_query(*, for_sale: bool) -> Prepared:
+def _context_query(*, for_sale: bool, lock: bool = True) -> Prepared:
     """The meter, its open account, the customer, the pending key change and the account's tariff version
     in force at the bound moment ``at``.
 
-    ``for_sale``: the meter and account rows locked, and more that a sale needs, so that it does not
-    ask for it separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`), the ids of the
-    sale's ledger transaction and vend (allocated), the code of the seller's station ``station`` (the
-    receipt number's prefix) and the id of a sale already stored under the caller's (``key``,
-    ``ref``), or null."""
+    ``for_sale``: the meter and account rows locked (unless not ``lock``), and more that a sale needs,
+    so that it does not ask for it separately: the meter's vending key (:data:`VENDING_KEY_COLUMNS`),
+    the ids of the sale's ledger transaction and vend (allocated), the code of the seller's station
+    ``station`` (the receipt number's prefix), whether the audit chain's head row exists and the id of
+    a sale already stored under the caller's (``key``, ``ref``), or null (see ``_SaleRow``); without
+    ``lock`` (PostgreSQL only), also the meter's and the account's row versions."""
     in_force_id = (
         tariffs.in_force_query(Account.tariff_id, bindparam("at"))
         .with_only_columns(TariffVersion.id)
@@ -318,8 +348,11 @@ def _context_query(*, for_sale: bool) -> Prepared:
             *VENDING_KEY_COLUMNS,
             *next_id_columns(LedgerTransaction, Vend),
             station.scalar_subquery(),
+            audit.head_present(),
             stored.scalar_subquery(),
         ]
+        if not lock:
+            columns += [row_version(Meter), row_version(Account)]
     query = (
         select(*columns)
         .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
@@ -335,13 +368,40 @@ def _context_query(*, for_sale: bool) -> Prepared:
     query = query.outerjoin(
         VendingKey, and_(VendingKey.sgc == Meter.sgc, VendingKey.krn == Meter.krn, VendingKey.kt == Meter.kt)
     )
-    return Prepared(query.with_for_update(of=[Meter, Account]))
+    return Prepared(query.with_for_update(of=[Meter, Account]) if lock else query)
 
 
 _LOOKUP_CONTEXT = _context_query(for_sale=False)
 _SALE_CONTEXT = _context_query(for_sale=True)
+_SALE_CONTEXT_UNLOCKED = _context_query(for_sale=True, lock=False)
 _ENTITY_WIDTH = sum(len(entity.keys) for entity in _CONTEXT_ENTITIES)
 _KEY_WIDTH = len(VENDING_KEY_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class _SaleRow:
+    """The columns of a sale's context row after the entities and the vending key."""
+
+    transaction_id: int
+    vend_id: int
+    station_code: str | None
+    head_present: bool
+    stored_id: int | None
+    versions: tuple[int, int] | None  # the meter's and the account's (read without locks)
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> _SaleRow:
+        transaction_id, vend_id, station_code, head_present, stored_id, *versions = row[
+            _ENTITY_WIDTH + _KEY_WIDTH :
+        ]
+        return cls(
+            int(transaction_id),
+            int(vend_id),
+            station_code,
+            bool(head_present),
+            stored_id,
+            (int(versions[0]), int(versions[1])) if versions else None,
+        )
 
 
 def _context_row(row: tuple[Any, ...]) -> list[Any]:
@@ -404,11 +464,14 @@ async def plan_purchase(
     split the tender. Raises VendRefused with the reason."""
     ctx = context or await sale_context(session, request.meter_number, now)
     month = local_month(now, settings.zone)
-    month_wh, fixed_collected, fbe_issued, debt_recovered = await _month_totals(
-        session, ctx.account.id, month
-    )
+    return _split(ctx, request, month, await _month_totals(session, ctx.account, month))
+
+
+def _split(ctx: SaleContext, request: PurchaseRequest, month: str, totals: MonthTotals) -> Plan:
+    """The plan of a sale in ``month`` whose account has sold ``totals`` in it so far (VendRefused
+    when the tariff refuses the amount)."""
     fbe_due = tariff_rules.fbe_allowance_wh(
-        ctx.structure, eligible=ctx.account.fbe_eligible, issued_this_month_wh=fbe_issued
+        ctx.structure, eligible=ctx.account.fbe_eligible, issued_this_month_wh=totals.fbe_wh
     )
     credit_used = ctx.account.credit_minor
     try:
@@ -416,10 +479,10 @@ async def plan_purchase(
             ctx.structure,
             request.amount_minor + credit_used,
             debt_minor=ctx.account.debt_minor,
-            fixed_due=fixed_collected == 0 and bool(ctx.structure.fixed_charges),
-            month_to_date_wh=month_wh,
+            fixed_due=totals.fixed_minor == 0 and bool(ctx.structure.fixed_charges),
+            month_to_date_wh=totals.energy_wh,
             fbe_due_wh=fbe_due,
-            debt_recovered_this_month_minor=debt_recovered,
+            debt_recovered_this_month_minor=totals.debt_recovered_minor,
         )
     except tariff_rules.TariffRuleError as exc:
         raise VendRefused("amount_refused", str(exc)) from None
@@ -467,7 +530,7 @@ async def lookup(
         from backend.domain.tariffs.models import Tariff
 
         tariff = await session.get(Tariff, ctx.account.tariff_id)
-        _, _, fbe_issued, _ = await _month_totals(session, ctx.account.id, local_month(now, settings.zone))
+        fbe_issued = (await _month_totals(session, ctx.account, local_month(now, settings.zone))).fbe_wh
         return Lookup(
             meter_no=ctx.meter.meter_no,
             can_vend=True,
@@ -628,11 +691,15 @@ _OPEN_SHIFT = Prepared(
 )
 
 
+def _sells_in_shifts(actor: Actor) -> bool:
+    """Only users holding the cashier role sell in shifts; API clients, agents and supervisors do not."""
+    return actor.kind == "user" and actor.id is not None and Role.CASHIER in actor.roles
+
+
 async def _require_open_shift(session: AsyncSession, actor: Actor) -> None:
     """Refuse a cashier's sale while the cashier has no open shift (not stored under the reference:
-    the cashier opens the shift and sends the same reference again). Only users holding the cashier
-    role sell in shifts; API clients, agents and supervisors do not."""
-    if actor.kind != "user" or actor.id is None or Role.CASHIER not in actor.roles:
+    the cashier opens the shift and sends the same reference again)."""
+    if not _sells_in_shifts(actor):
         return
     if await _OPEN_SHIFT.first(session, {"user": actor.id}) is None:
         raise VendRefused(
@@ -658,9 +725,10 @@ async def purchase(
     every sale inside a shift). Off for callers that sell without shifts (the demo's history, tests).
 
     One transaction: look the reference up, lock the meter and account, sell (or record the refusal)
-    and commit. A concurrent duplicate that committed after our look-up makes our INSERT of the same
-    (client_key, client_ref) fail on the unique index; the transaction then rolls back (its tokens were
-    never committed, so they never existed) and the stored outcome is replayed.
+    and commit; on PostgreSQL first tried as two statements without locks (module docstring). A
+    concurrent duplicate that committed after our look-up makes our INSERT of the same (client_key,
+    client_ref) fail on the unique index; the write then rolls back (its tokens were never committed,
+    so they never existed) and the stored outcome is replayed.
 
     At most ``settings.sales_in_flight`` sales of this process are in the database at once (the others
     wait their turn, see ``sale_gate``).
@@ -670,23 +738,27 @@ async def purchase(
         now = now or utcnow()
         client_key = client_key_of(actor)
         fingerprint = request.fingerprint()
+        digits = normalise_meter_number(request.meter_number)
+        params = {
+            "digits": digits,
+            "at": now,
+            "key": client_key,
+            "ref": client_ref,
+            "station": actor.org_unit_id,
+        }
+        attempt = _Attempt(actor, client_key, client_ref, request, fingerprint, now)
         try:
             async with session.begin():
+                if _sells_without_locks(session, actor, shift_rule):
+                    outcome = await _sale_without_locks(session, settings, engine, attempt, params)
+                    if outcome is not None:
+                        return outcome
                 # One statement: the locked context, the meter's vending key, and whether the reference
                 # is already taken. The stored sale is read only when it is, or when the usual context
                 # was not found (a refusal may be stored under the reference).
-                digits = normalise_meter_number(request.meter_number)
-                row = await _SALE_CONTEXT.first(
-                    session,
-                    {
-                        "digits": digits,
-                        "at": now,
-                        "key": client_key,
-                        "ref": client_ref,
-                        "station": actor.org_unit_id,
-                    },
-                )
-                if row is None or row[-1] is not None:
+                row = await _SALE_CONTEXT.first(session, params)
+                sale = None if row is None else _SaleRow.of(row)
+                if sale is None or sale.stored_id is not None:
                     existing = await _existing(session, client_key, client_ref)
                     if existing is not None:
                         return await _replay(session, existing, fingerprint)
@@ -705,8 +777,12 @@ async def purchase(
                     return await _record_failure(
                         session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
                     )
-                if row is not None:
-                    transaction_id, vend_id, station_code = row[-4], row[-3], row[-2]
+                if sale is not None:
+                    transaction_id, vend_id, station_code = (
+                        sale.transaction_id,
+                        sale.vend_id,
+                        sale.station_code,
+                    )
                 else:
                     transaction_id, vend_id = await _IDS.one(session)
                     station_code = (
@@ -718,13 +794,8 @@ async def purchase(
                     session,
                     settings,
                     engine,
-                    actor,
-                    client_key,
-                    client_ref,
-                    request,
-                    fingerprint,
+                    attempt,
                     plan,
-                    now,
                     prefix=station_code or "API",
                     ids=(int(transaction_id), int(vend_id)),
                 )
@@ -736,23 +807,85 @@ async def purchase(
                 return await _replay(session, existing, fingerprint)
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """Who asks for a sale, under which reference, for what, and when."""
+
+    actor: Actor
+    client_key: str
+    client_ref: str
+    request: PurchaseRequest
+    fingerprint: str
+    now: datetime
+
+
+class _Changed(Exception):
+    """The meter or account row changed between the sale's read without locks and its write."""
+
+
+def _sells_without_locks(session: AsyncSession, actor: Actor, shift_rule: bool) -> bool:
+    """Whether a sale may first try the way without locks: on PostgreSQL, for a seller without shifts
+    (a cashier's sale share-locks the open shift for the cash-up, see ``_require_open_shift``)."""
+    return session.get_bind().dialect.name == "postgresql" and not (shift_rule and _sells_in_shifts(actor))
+
+
+async def _sale_without_locks(
+    session: AsyncSession, settings: Settings, engine: TokenEngine, attempt: _Attempt, params: dict[str, Any]
+) -> VendOutcome | None:
+    """The sale as two statements, each committing on its own: the context read without locks, then
+    every write in one statement that changes nothing unless the meter and account rows still hold
+    what was read (``WriteBatch.require``; the account row keeps the month's totals, so a sale that
+    committed meanwhile changed it). No BEGIN, no COMMIT, no lock held between the two.
+
+    None, with nothing written, when the sale must take the locked way: the usual context was not
+    found, the reference is taken, a key change is pending, the sale is refused, the chain head is
+    missing, the sale is dated before the account's latest month, or the rows changed meanwhile."""
+    row = await _SALE_CONTEXT_UNLOCKED.first(session, params, in_transaction=False)
+    if row is None:
+        return None
+    sale = _SaleRow.of(row)
+    if sale.stored_id is not None or not sale.head_present:
+        return None
+    month = local_month(attempt.now, settings.zone)
+    try:
+        ctx = _sale_context_of(session, row, attempt.now)
+        totals = month_totals_kept(ctx.account.sales_month, _kept(ctx.account), month)
+        if ctx.pending is not None or totals is None:
+            return None
+        plan = _split(ctx, attempt.request, month, totals)
+        return await _sell(
+            session,
+            settings,
+            engine,
+            attempt,
+            plan,
+            prefix=sale.station_code or "API",
+            ids=(sale.transaction_id, sale.vend_id),
+            unchanged=sale.versions,
+        )
+    except (VendRefused, _Changed):
+        return None
+
+
 async def _sell(
     session: AsyncSession,
     settings: Settings,
     engine: TokenEngine,
-    actor: Actor,
-    client_key: str,
-    client_ref: str,
-    request: PurchaseRequest,
-    fingerprint: str,
+    attempt: _Attempt,
     plan: Plan,
-    now: datetime,
     *,
     prefix: str,
     ids: tuple[int, int],
+    unchanged: tuple[int, int] | None = None,
 ) -> VendOutcome:
     """Issue the tokens and write the sale (``prefix``: the receipt number's, the station's code;
-    ``ids``: of the ledger transaction and the vend, allocated)."""
+    ``ids``: of the ledger transaction and the vend, allocated).
+
+    ``unchanged``: the plan was made from rows read without locks, whose versions (the meter's, the
+    account's) are given: the writes are one statement, committed on its own, that writes nothing
+    unless both rows are still those versions (else ``_Changed``, and the tokens made were never
+    issued)."""
+    actor, request, now = attempt.actor, attempt.request, attempt.now
     b = plan.breakdown
     tokens, last_tid = await _issue_tokens(session, engine, actor, plan, now)
     taxes: dict[str, int] = {}
@@ -762,7 +895,7 @@ async def _sell(
     posted = ledger.posting(
         actor,
         kind="vend",
-        reference=f"vend:{client_key}:{client_ref}",
+        reference=f"vend:{attempt.client_key}:{attempt.client_ref}",
         description=f"Prepaid purchase, meter {plan.meter.meter_no}, account {plan.account.account_no}",
         org_unit_id=actor.org_unit_id,
         lines=vend_ledger_lines(
@@ -779,7 +912,7 @@ async def _sell(
         ),
     )
     values: dict[str, Any] = {
-        **_attempt_fields(actor, client_key, client_ref, request, fingerprint, now),
+        **_attempt_fields(actor, attempt.client_key, attempt.client_ref, request, attempt.fingerprint, now),
         "kind": "purchase",
         "status": "success",
         "failure_code": None,
@@ -822,7 +955,27 @@ async def _sell(
     # computes the receipt number and the event's link from them: they stay locked only until the
     # commit that follows.
     batch = WriteBatch()
+    held = (
+        []
+        if unchanged is None
+        else [
+            batch.require(Meter, where={"id": plan.meter.id}, equal={ROW_VERSION: unchanged[0]}),
+            batch.require(Account, where={"id": plan.account.id}, equal={ROW_VERSION: unchanged[1]}),
+        ]
+    )
     balance_parts = ledger.add_posting(batch, posted, transaction_id)
+    month, totals = plan.month_totals()
+    batch.update(
+        Account,
+        where={"id": plan.account.id},
+        values={
+            "sales_month": month,
+            "month_energy_wh": totals.energy_wh,
+            "month_fixed_minor": totals.fixed_minor,
+            "month_fbe_wh": totals.fbe_wh,
+            "month_debt_recovered_minor": totals.debt_recovered_minor,
+        },
+    )
     if last_tid is not None:
         batch.update(Meter, where={"id": plan.meter.id}, values={"last_tid": last_tid})
     counter = batch.increment(
@@ -840,7 +993,7 @@ async def _sell(
         entity_type="vend",
         entity_id=vend_id,
         detail={
-            "ref": client_ref,
+            "ref": attempt.client_ref,
             "meter_no": plan.meter.meter_no,
             "amount_minor": request.amount_minor,
             "energy_wh": b.energy_wh,
@@ -848,7 +1001,9 @@ async def _sell(
         },
         org_unit_id=actor.org_unit_id,
     )
-    results = await batch.flush(session)
+    results = await batch.flush(session, in_transaction=unchanged is None)
+    if any(results[part] is None for part in held):
+        raise _Changed
     ledger.check_applied(session, posted, transaction_id, balance_parts, results)
     (seq,) = results[counter] or (None,)
     values["receipt_no"] = receipt_number(start, int(seq))
