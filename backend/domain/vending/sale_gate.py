@@ -2,9 +2,10 @@
 
 Every sale of a station (every bank's sale: they share the "API" receipt counter) and every audited
 change write the same two rows, the receipt counter and the audit chain head, and hold them from
-their writes to their commit. Sales beyond a few in flight gain nothing: they wait in PostgreSQL on
-those rows, each holding a pooled connection, and every commit wakes all of them to queue again
-(the database's lock manager then burns CPU that the sales need). Waiting here instead, first come
+their writes to their commit (within one statement on the sale's way without locks). Sales beyond a
+few in flight gain nothing: they wait in PostgreSQL on those rows, each holding a pooled connection,
+and every commit wakes all of them to queue again (the database's lock manager then burns CPU that
+the sales need). Waiting here instead, first come
 first served, is cheap and leaves the pool's connections to look-ups and staff work.
 
 Measured with ``bench/vend_bench.py`` (``docs/performance.md``): with 2 to 6 sales in flight the
