@@ -520,3 +520,34 @@ async def test_a_sale_whose_account_changes_before_its_write_is_made_on_the_chan
     _, kept, summed = await _kept_and_summed(maker, world)
     assert kept == summed
     await _check_books(maker)
+
+
+@pytest.mark.postgres
+async def test_a_sale_that_postgresql_rolls_back_in_a_deadlock_is_refused_as_busy(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """The sale's write locks the meter, then waits for the account, which another transaction holds
+    and which then asks for the meter: PostgreSQL breaks the deadlock by rolling back the first waiter,
+    the sale. The caller is told nothing was sold, and the same reference sells when sent again."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite's writers take the database's lock at BEGIN: they cannot deadlock")
+    async with maker() as session:
+        world = await build_world(session, settings)
+    async with maker() as other, other.begin():
+        await other.execute(
+            text("UPDATE accounts SET updated_at = now() WHERE id = :id"), {"id": world.account_id}
+        )
+        sale = asyncio.create_task(_buy(maker, settings, world, "deadlocked"))
+        await _until_a_statement_waits_for_a_lock(maker)
+        locking = asyncio.create_task(
+            other.execute(text("SELECT id FROM meters WHERE id = :id FOR UPDATE"), {"id": world.meter_id})
+        )
+        with pytest.raises(Busy) as refused:
+            await sale
+        await locking
+    assert refused.value.status == 503 and "nothing was sold" in refused.value.detail
+    async with maker() as session, session.begin():
+        assert (await session.scalars(select(Vend.client_ref))).all() == []
+    again = await _buy(maker, settings, world, "deadlocked")
+    assert again.vend.status == "success" and not again.replayed
+    await _check_books(maker)

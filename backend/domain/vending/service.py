@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import msgspec
 from sqlalchemy import Text, and_, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -70,7 +70,7 @@ from backend.domain.vending.rules import (
     request_fingerprint,
     vend_ledger_lines,
 )
-from backend.domain.vending.sale_gate import sale_gate
+from backend.domain.vending.sale_gate import Busy, sale_gate
 from backend.settings import Settings
 
 STS_KINDS = ("sts_keypad", "sts_smartcard", "ami")
@@ -805,6 +805,19 @@ async def purchase(
                 if existing is None:
                     raise
                 return await _replay(session, existing, fingerprint)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) not in _TRY_AGAIN:
+                raise
+            raise Busy(
+                "The sale met another change of the same meter or account and was not made; nothing was "
+                "sold. Send the same request again with the same reference.",
+                outcome="failed",
+            ) from error
+
+
+# PostgreSQL's deadlock and serialization failures: the database rolled the sale back, and the same
+# request succeeds when sent again.
+_TRY_AGAIN = frozenset({"40P01", "40001"})
 
 
 @dataclass(frozen=True, slots=True)

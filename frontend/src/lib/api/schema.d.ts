@@ -887,7 +887,7 @@ export interface paths {
         put?: never;
         /**
          * Buy electricity: returns the STS tokens and the receipt
-         * @description `reference` is the caller's unique id for this purchase. Sending it again returns the same tokens and receipt (also after a timeout or a restart) and never sells twice; the same reference with a different body is a 409. A refused purchase (unknown meter, closed account, amount outside the tariff's limits) is a 422 with `outcome: failed` and a `code`, and is also remembered under its reference. A cashier without an open shift is refused with the code `no_open_shift` (not remembered: open the shift and send the same reference again).
+         * @description `reference` is the caller's unique id for this purchase. Sending it again returns the same tokens and receipt (also after a timeout or a restart) and never sells twice; the same reference with a different body is a 409. A refused purchase (unknown meter, closed account, amount outside the tariff's limits) is a 422 with `outcome: failed` and a `code`, and is also remembered under its reference. A cashier without an open shift is refused with the code `no_open_shift` (not remembered: open the shift and send the same reference again). A 503 means nothing was sold (the system was too busy, or the sale met another change of the same meter or account): send the same reference again.
          */
         post: operations["purchase"];
         delete?: never;
