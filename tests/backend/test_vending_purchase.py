@@ -29,6 +29,7 @@ from backend.domain.vending import service as vending
 from backend.domain.vending.models import Vend, VendToken
 from backend.domain.vending.sale_gate import Busy
 from backend.settings import Settings
+from tests.support.month_totals import Totals, kept_and_summed
 from tests.support.world import World, build_world, virtual_meter
 
 
@@ -397,32 +398,11 @@ async def test_a_sale_that_cannot_get_in_is_refused_as_busy_and_nothing_is_store
 
 async def _kept_and_summed(
     maker: async_sessionmaker[AsyncSession], world: World
-) -> tuple[str | None, tuple[int, ...], tuple[int, ...]]:
-    """The account's kept month and totals, and the sums of its sales of that month."""
+) -> tuple[str | None, Totals, Totals]:
     async with maker() as session, session.begin():
         account = await session.get(Account, world.account_id)
         assert account is not None
-        kept = (
-            account.month_energy_wh,
-            account.month_fixed_minor,
-            account.month_fbe_wh,
-            account.month_debt_recovered_minor,
-        )
-        row = (
-            await session.execute(
-                select(
-                    func.coalesce(func.sum(Vend.energy_wh), 0),
-                    func.coalesce(func.sum(Vend.fixed_minor), 0),
-                    func.coalesce(func.sum(Vend.fbe_wh), 0),
-                    func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
-                ).where(
-                    Vend.account_id == world.account_id,
-                    Vend.status == "success",
-                    Vend.local_month == account.sales_month,
-                )
-            )
-        ).one()
-        return account.sales_month, kept, tuple(int(v) for v in row)
+        return await kept_and_summed(session, account)
 
 
 async def test_the_account_keeps_its_latest_months_sales(

@@ -30,6 +30,7 @@ from backend.domain.vending import service as vending
 from backend.domain.vending.models import Vend, VendToken
 from tests.conftest import make_settings
 from tests.support import postgres
+from tests.support.month_totals import kept_and_summed
 from tests.support.world import build_world, virtual_meter
 
 REFS = st.sampled_from([f"ref-{i}" for i in range(6)])
@@ -219,27 +220,8 @@ def machine_for(database_url: str, tmp: Path) -> type[RuleBasedStateMachine]:
                         assert tokens == (energy_wh > 0) + (fbe_wh > 0)
                     # Each account keeps the totals of its latest month's sales.
                     for account in (await session.scalars(select(Account))).all():
-                        summed = (
-                            await session.execute(
-                                select(
-                                    func.coalesce(func.sum(Vend.energy_wh), 0),
-                                    func.coalesce(func.sum(Vend.fixed_minor), 0),
-                                    func.coalesce(func.sum(Vend.fbe_wh), 0),
-                                    func.coalesce(func.sum(Vend.debt_recovered_minor), 0),
-                                ).where(
-                                    Vend.account_id == account.id,
-                                    Vend.status == "success",
-                                    Vend.local_month == account.sales_month,
-                                )
-                            )
-                        ).one()
-                        kept = (
-                            account.month_energy_wh,
-                            account.month_fixed_minor,
-                            account.month_fbe_wh,
-                            account.month_debt_recovered_minor,
-                        )
-                        assert kept == tuple(summed)
+                        _, kept, summed = await kept_and_summed(session, account)
+                        assert kept == summed
 
             self.run(check())
 
