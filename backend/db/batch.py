@@ -79,9 +79,35 @@ def _table(model: type[Any]) -> Table:
 
 
 @dataclass(frozen=True, slots=True)
+class _Change:
+    """What an UPDATE part does to its row, kept so that a second change of the row merges into it."""
+
+    where: Mapping[str, Any]
+    values: Mapping[str, Any]
+    add: Mapping[str, Any]
+    computed: Mapping[str, Computed]
+    computed_params: Mapping[str, Any]
+    returning: tuple[str, ...]
+
+    def merged(self, other: _Change, table: Table) -> _Change:
+        assert not {*self.values, *self.add, *self.computed} & {*other.values, *other.add, *other.computed}, (
+            f"two changes of one {table.name} row set the same column"
+        )
+        return _Change(
+            self.where,
+            {**self.values, **other.values},
+            {**self.add, **other.add},
+            {**self.computed, **other.computed},
+            {**self.computed_params, **other.computed_params},
+            (*self.returning, *(key for key in other.returning if key not in self.returning)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Part:
     shape: _Shape
     params: dict[str, Any]  # bound values, named with the part's prefix ``p<index>_``
+    change: _Change | None = None  # an UPDATE's
 
     @property
     def returning(self) -> tuple[str, ...]:
@@ -325,51 +351,38 @@ class WriteBatch:
         """UPDATE the row of ``model`` matching ``where``: set ``values``, add ``add`` to the current
         ones, set ``computed`` columns to SQL expressions of the current row (their bound values,
         made with the ``bind`` they are given, come from ``computed_params``). Returns the part's
-        index, the key of its returned columns in :meth:`flush`'s result."""
-        values, add, computed = values or {}, add or {}, dict(computed or {})
+        index, the key of its returned columns in :meth:`flush`'s result. A second change of a row
+        the batch already updates is merged into that part (they must set different columns), and
+        its index is returned."""
         table, index = _table(model), len(self._parts)
+        change = _Change(
+            where, values or {}, add or {}, computed or {}, computed_params or {}, tuple(returning)
+        )
         earlier = self._changes(table, where, index)
-        if earlier is not None:
-            # The row's second change: one UPDATE setting both (the columns must differ).
-            _, _, _, values_before, add_before, computed_before, returning_before = self._parts[earlier].shape
-            changed = [*values_before, *add_before, *(key for key, _ in computed_before)]
-            assert not set(changed) & {*values, *add, *computed}, (
-                f"two changes of one {table.name} row set the same column"
-            )
-            index = earlier
-            values = {
-                **{k: self._parts[earlier].params[f"p{earlier}_set_{k}"] for k in values_before},
-                **values,
-            }
-            add = {**{k: self._parts[earlier].params[f"p{earlier}_add_{k}"] for k in add_before}, **add}
-            computed = {**dict(computed_before), **computed}
-            computed_params = {
-                **{
-                    key[len(f"p{earlier}_x_") :]: value
-                    for key, value in self._parts[earlier].params.items()
-                    if key.startswith(f"p{earlier}_x_")
-                },
-                **(computed_params or {}),
-            }
-            returning = (*returning_before, *(key for key in returning if key not in returning_before))
+        if earlier is not None:  # the row's second change: one UPDATE doing both
+            earlier_change = self._parts[earlier].change
+            assert earlier_change is not None
+            change, index = earlier_change.merged(change, table), earlier
         shape = (
             "update",
             table,
-            tuple(where),
-            tuple(values),
-            tuple(add),
-            tuple(computed.items()),
-            tuple(returning),
+            tuple(change.where),
+            tuple(change.values),
+            tuple(change.add),
+            tuple(change.computed.items()),
+            change.returning,
         )
         prefix = f"p{index}_"
-        params = {f"{prefix}where_{k}": v for k, v in where.items()}
-        params.update({f"{prefix}set_{k}": v for k, v in values.items()})
-        params.update({f"{prefix}add_{k}": v for k, v in add.items()})
-        params.update({f"{prefix}x_{k}": v for k, v in (computed_params or {}).items()})
+        params = {f"{prefix}where_{k}": v for k, v in change.where.items()}
+        params.update({f"{prefix}set_{k}": v for k, v in change.values.items()})
+        params.update({f"{prefix}add_{k}": v for k, v in change.add.items()})
+        params.update({f"{prefix}x_{k}": v for k, v in change.computed_params.items()})
+        part = _Part(shape, params, change)
         if earlier is not None:
-            self._parts[earlier] = _Part(shape, params)
-            return earlier
-        return self._add(shape, params)
+            self._parts[earlier] = part
+        else:
+            self._parts.append(part)
+        return index
 
     def increment(self, model: type[Any], *, key: Mapping[str, Any], column: str) -> int:
         """Move ``column`` of the row with ``key`` up by one (the row is created at 1 when there is
