@@ -209,6 +209,11 @@ async def test_concurrent_different_sales_on_one_meter_get_distinct_tids(
     meter = virtual_meter(world)
     for tid_token in sorted((t for o in outcomes for t in o.tokens), key=lambda t: t.tid or 0):
         meter.enter(tid_token.token)
+    # The month's fixed charge is collected once, whichever sale came first, and the account keeps
+    # the month's totals of all ten.
+    assert sum(o.vend.fixed_minor > 0 for o in outcomes) == 1
+    _, kept, summed = await _kept_and_summed(maker, world)
+    assert kept == summed and kept[0] == sum(o.vend.energy_wh for o in outcomes)
     await _check_books(maker)
 
 
