@@ -629,55 +629,56 @@ def _receipt(plan: Plan, settings: Settings) -> dict[str, object]:
     }
 
 
-def _attempt_fields(
-    actor: Actor, client_key: str, client_ref: str, request: PurchaseRequest, fingerprint: str, now: datetime
-) -> dict[str, Any]:
-    """The columns a sale attempt records whatever its outcome: who asked, under which reference, and
-    what they tendered."""
-    return {
-        "client_key": client_key,
-        "client_ref": client_ref,
-        "request_hash": fingerprint,
-        "channel": request.channel,
-        "payment_method": request.payment_method,
-        "payment_ref": request.payment_reference,
-        "org_unit_id": actor.org_unit_id,
-        "operator_name": actor.name,
-        "currency": request.currency,
-        "tender_minor": request.amount_minor,
-        "created_at": now,
-    }
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """Who asks for a sale, under which reference, for what, and when."""
+
+    actor: Actor
+    client_key: str
+    client_ref: str
+    request: PurchaseRequest
+    fingerprint: str
+    now: datetime
+
+    def fields(self) -> dict[str, Any]:
+        """The columns a sale attempt records whatever its outcome: who asked, under which reference,
+        and what they tendered."""
+        return {
+            "client_key": self.client_key,
+            "client_ref": self.client_ref,
+            "request_hash": self.fingerprint,
+            "channel": self.request.channel,
+            "payment_method": self.request.payment_method,
+            "payment_ref": self.request.payment_reference,
+            "org_unit_id": self.actor.org_unit_id,
+            "operator_name": self.actor.name,
+            "currency": self.request.currency,
+            "tender_minor": self.request.amount_minor,
+            "created_at": self.now,
+        }
 
 
 async def _record_failure(
-    session: AsyncSession,
-    actor: Actor,
-    client_key: str,
-    client_ref: str,
-    request: PurchaseRequest,
-    fingerprint: str,
-    refusal: VendRefused,
-    now: datetime,
-    settings: Settings,
+    session: AsyncSession, attempt: _Attempt, refusal: VendRefused, settings: Settings
 ) -> VendOutcome:
     """Remember the refusal under the caller's reference (in the caller's transaction)."""
     vend = Vend(
-        **_attempt_fields(actor, client_key, client_ref, request, fingerprint, now),
+        **attempt.fields(),
         status="failed",
         failure_code=refusal.code,
         failure_detail=refusal.detail[:400],
-        meter_no=normalise_meter_number(request.meter_number),
-        local_month=local_month(now, settings.zone),
+        meter_no=normalise_meter_number(attempt.request.meter_number),
+        local_month=local_month(attempt.now, settings.zone),
     )
     session.add(vend)
     await session.flush()
     await audit.record(
         session,
-        actor,
+        attempt.actor,
         "vend.refused",
         entity_type="vend",
         entity_id=vend.id,
-        detail={"ref": client_ref, "code": refusal.code, "meter_no": vend.meter_no},
+        detail={"ref": attempt.client_ref, "code": refusal.code, "meter_no": vend.meter_no},
     )
     return VendOutcome(vend=vend)
 
@@ -774,9 +775,7 @@ async def purchase(
                     )
                     plan = await plan_purchase(session, settings, request, now, context=ctx)
                 except VendRefused as refusal:
-                    return await _record_failure(
-                        session, actor, client_key, client_ref, request, fingerprint, refusal, now, settings
-                    )
+                    return await _record_failure(session, attempt, refusal, settings)
                 if sale is not None:
                     transaction_id, vend_id, station_code = (
                         sale.transaction_id,
@@ -818,18 +817,6 @@ async def purchase(
 # PostgreSQL's deadlock and serialization failures: the database rolled the sale back, and the same
 # request succeeds when sent again.
 _TRY_AGAIN = frozenset({"40P01", "40001"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Attempt:
-    """Who asks for a sale, under which reference, for what, and when."""
-
-    actor: Actor
-    client_key: str
-    client_ref: str
-    request: PurchaseRequest
-    fingerprint: str
-    now: datetime
 
 
 class _Changed(Exception):
@@ -925,7 +912,7 @@ async def _sell(
         ),
     )
     values: dict[str, Any] = {
-        **_attempt_fields(actor, attempt.client_key, attempt.client_ref, request, attempt.fingerprint, now),
+        **attempt.fields(),
         "kind": "purchase",
         "status": "success",
         "failure_code": None,
