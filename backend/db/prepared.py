@@ -34,6 +34,8 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from backend.db.transaction_memo import keep_for_transaction, transaction_memo
+
 _T = TypeVar("_T")
 _Processor = Callable[[Any], Any] | None
 
@@ -74,17 +76,16 @@ async def _driver(session: AsyncSession, *, in_transaction: bool = True) -> tupl
     is, so that a statement on it commits on its own (the sale's read and write without locks)."""
     if session.new or session.dirty or session.deleted:
         await session.flush()
-    transaction = session.get_transaction()
-    cached = session.info.get(_DRIVER_KEY)
-    if cached is None or transaction is None or cached[0] is not transaction:
+    cached = transaction_memo(session, _DRIVER_KEY)
+    if cached is None:
         connection = await session.connection()  # the session's transaction, as execute() would
-        transaction = session.get_transaction()
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         if connection.dialect.name == "sqlite" and not driver.in_transaction:
             raise RuntimeError("The SQLite connection is not inside the session's BEGIN IMMEDIATE.")
-        cached = session.info[_DRIVER_KEY] = (transaction, driver, connection.dialect, connection)
-    _, driver, dialect, connection = cached
+        cached = (driver, connection.dialect, connection)
+        keep_for_transaction(session, _DRIVER_KEY, cached)
+    driver, dialect, connection = cached
     if in_transaction and dialect.name == "postgresql" and not driver.is_in_transaction():
         await _begin_on_postgresql(connection)
     return driver, dialect

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -132,6 +134,30 @@ async def test_the_same_reference_returns_the_same_tokens(
         await _buy(maker, settings, world, "same", _request(world, amount=50_000))
     async with maker() as session, session.begin():
         assert (await session.execute(select(func.count()).select_from(Vend))).scalar_one() == 1
+
+
+async def test_a_sale_leaves_its_session_to_reference_counting_not_the_garbage_collector(
+    maker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """A session in a reference cycle lives on until the cyclic collector runs; the sale's memos on
+    the session (its driver connection, the vending key it read) used to make one, and the collector
+    then ran about every eight sales."""
+    async with maker() as session:
+        world = await build_world(session, settings)
+    gc.collect()
+    gc.disable()
+    try:
+        async with maker() as session:
+            engine = SoftwareTokenEngine.for_session(session, keystore_for(settings))
+            outcome = await vending.purchase(
+                session, settings, engine, world.cashier, client_ref="freed", request=_request(world)
+            )
+            held = weakref.ref(session.sync_session)
+        del session, engine
+        assert outcome.vend.status == "success"
+        assert held() is None
+    finally:
+        gc.enable()
 
 
 async def test_tids_strictly_increase_within_one_minute(

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import sts
 from backend.db.prepared import Prepared
+from backend.db.transaction_memo import keep_for_transaction, transaction_memo
 from backend.db.types import utcnow
 from backend.domain.errors import DomainError, InvalidInput
 from backend.domain.keys.keystore import KeyStore, WrappedKey
@@ -186,22 +187,21 @@ def remember_read_key(
     """Let :func:`database_lookup` use a vending key the caller has just read in the session's current
     transaction (e.g. joined to the meter it sells for), instead of reading it again. Forgotten when
     the transaction ends."""
-    transaction = session.get_transaction()
-    memo = session.info.get(_READ_KEY)
-    if memo is None or memo[0] is not transaction:
-        known: dict[tuple[int, int, int], StoredVendingKey | None] = {}
-        memo = session.info[_READ_KEY] = (transaction, known)
-    memo[1][(sgc, krn, kt)] = found
+    known: dict[tuple[int, int, int], StoredVendingKey | None] | None = transaction_memo(session, _READ_KEY)
+    if known is None:
+        known = {}
+        keep_for_transaction(session, _READ_KEY, known)
+    known[(sgc, krn, kt)] = found
 
 
 def database_lookup(session: AsyncSession) -> VendingKeyLookup:
     """Find vending keys with ``session`` (inside the caller's transaction)."""
 
     async def find(sgc: int, krn: int, kt: int) -> StoredVendingKey | None:
-        memo = session.info.get(_READ_KEY)
-        if memo is not None and memo[0] is session.get_transaction() and (sgc, krn, kt) in memo[1]:
-            known: StoredVendingKey | None = memo[1][(sgc, krn, kt)]
-            return known
+        known = transaction_memo(session, _READ_KEY)
+        if known is not None and (sgc, krn, kt) in known:
+            found: StoredVendingKey | None = known[(sgc, krn, kt)]
+            return found
         row = await _FIND_KEY.first(session, {"sgc": sgc, "krn": krn, "kt": kt})
         return None if row is None else stored_key(sgc, krn, kt, row)
 
