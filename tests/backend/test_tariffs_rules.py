@@ -116,6 +116,15 @@ def test_cost_is_additive_across_block_boundaries(s: r.Structure, start: int, a:
 
 
 @settings(max_examples=200, deadline=None)
+@given(structures(), mtd, st.integers(0, 400_000))
+def test_the_energy_search_prices_energy_as_the_receipt_lines_do(
+    s: r.Structure, month_wh: int, wh: int
+) -> None:
+    lines = r.taxed_energy_lines(s, month_wh, wh)
+    assert r._taxed_energy_gross(s, r._block_bounds(s), month_wh, wh) == sum(x.gross_minor for x in lines)
+
+
+@settings(max_examples=200, deadline=None)
 @given(structures(), mtd, st.integers(0, 5_000_000))
 def test_energy_for_money_is_the_inverse_of_energy_cost(s: r.Structure, month_wh: int, money: int) -> None:
     wh, cost, lines = r.energy_for_money(s, month_wh, money)

@@ -23,7 +23,7 @@ message for a person.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -182,6 +182,7 @@ MINUTES_PER_DAY = 24 * 60
 STS_STEP_WH = 100
 _HUNDRED = Decimal(100)
 _STEP = Decimal("0.01")
+_MINOR_PER_MAJOR = {digits: Decimal(10) ** digits for digits in range(5)}  # the digits a tariff may have
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,25 +409,29 @@ def _round(minor: Decimal) -> int:
 
 def _energy_minor(wh: int, rate: Decimal, digits: int) -> Decimal:
     """Exact (unrounded) net price of ``wh`` at ``rate`` major units per kWh, in minor units."""
-    return Decimal(wh) * rate * (Decimal(10) ** digits) / 1000
+    return Decimal(wh) * rate * _MINOR_PER_MAJOR.get(digits, Decimal(10) ** digits) / 1000
+
+
+def _tax_minors(
+    structure: Structure, category: Literal["energy", "fixed"], net_minor: int, wh: int | None
+) -> Iterator[tuple[str, int]]:
+    """(name, amount) of each tax on a line of ``category``: a levy per kWh on energy lines, a
+    percentage of the net on the lines it applies to; each rounded on its own."""
+    for tax in structure.taxes:
+        if tax.per_kwh is not None:
+            if category == "energy" and wh is not None:
+                yield tax.name, _round(_energy_minor(wh, tax.per_kwh, structure.currency_digits))
+            continue
+        if tax.percent is not None and tax.applies_to in (category, "all"):
+            yield tax.name, _round(Decimal(net_minor) * tax.percent / _HUNDRED)
 
 
 def _taxes_for(
     structure: Structure, category: Literal["energy", "fixed"], net_minor: int, wh: int | None
 ) -> list[TaxAmount]:
-    out = []
-    for tax in structure.taxes:
-        if tax.per_kwh is not None:
-            if category == "energy" and wh is not None:
-                out.append(
-                    TaxAmount(
-                        name=tax.name, minor=_round(_energy_minor(wh, tax.per_kwh, structure.currency_digits))
-                    )
-                )
-            continue
-        if tax.percent is not None and tax.applies_to in (category, "all"):
-            out.append(TaxAmount(name=tax.name, minor=_round(Decimal(net_minor) * tax.percent / _HUNDRED)))
-    return out
+    return [
+        TaxAmount(name=name, minor=minor) for name, minor in _tax_minors(structure, category, net_minor, wh)
+    ]
 
 
 def _with_taxes(structure: Structure, line: Line, category: Literal["energy", "fixed"]) -> Line:
@@ -460,6 +465,31 @@ def _block_bounds(structure: Structure, scale: Decimal = Decimal(1)) -> list[tup
 # Energy ↔ money (flat and block tariffs)
 
 
+def _segments(
+    bounds: Sequence[tuple[int | None, Decimal]], start_wh: int, wh: int
+) -> Iterator[tuple[int, int, int | None, int, Decimal]]:
+    """(block number, block's lower and upper bound, Wh taken in it, rate) for ``wh`` Wh bought after
+    ``start_wh`` Wh this month, block by block."""
+    lower = 0
+    position, left = start_wh, wh
+    for index, (upper, rate) in enumerate(bounds, start=1):
+        if left == 0:
+            return
+        if upper is not None and position >= upper:
+            lower = upper
+            continue
+        take = left if upper is None else min(left, upper - position)
+        yield index, lower, upper, take, rate
+        position += take
+        left -= take
+        lower = upper or 0
+
+
+def _check_energy(start_wh_month_to_date: int, wh: int) -> None:
+    if wh < 0 or start_wh_month_to_date < 0:
+        raise TariffRuleError("Energy amounts cannot be negative.")
+
+
 def energy_cost(
     structure: Structure, start_wh_month_to_date: int, wh: int, *, block_scale: Decimal = Decimal(1)
 ) -> list[Line]:
@@ -469,33 +499,31 @@ def energy_cost(
     ``block_scale`` stretches the block thresholds (pro-rated postpaid periods). Flat and block
     tariffs only (:class:`NotApplicable` for time of use).
     """
-    if wh < 0 or start_wh_month_to_date < 0:
-        raise TariffRuleError("Energy amounts cannot be negative.")
-    lines: list[Line] = []
-    lower = 0
-    position, left = start_wh_month_to_date, wh
+    _check_energy(start_wh_month_to_date, wh)
     bounds = _block_bounds(structure, block_scale)
-    for index, (upper, rate) in enumerate(bounds, start=1):
-        if left == 0:
-            break
-        if upper is not None and position >= upper:
-            lower = upper
-            continue
-        take = left if upper is None else min(left, upper - position)
-        label = "Energy" if len(bounds) == 1 else _block_label(index, lower, upper)
-        lines.append(
-            Line(
-                kind="energy",
-                label=label,
-                wh=take,
-                rate=rate,
-                net_minor=_round(_energy_minor(take, rate, structure.currency_digits)),
-            )
+    digits = structure.currency_digits
+    return [
+        Line(
+            kind="energy",
+            label="Energy" if len(bounds) == 1 else _block_label(index, lower, upper),
+            wh=take,
+            rate=rate,
+            net_minor=_round(_energy_minor(take, rate, digits)),
         )
-        position += take
-        left -= take
-        lower = upper or 0
-    return lines
+        for index, lower, upper, take, rate in _segments(bounds, start_wh_month_to_date, wh)
+    ]
+
+
+def _taxed_energy_gross(
+    structure: Structure, bounds: Sequence[tuple[int | None, Decimal]], start_wh: int, wh: int
+) -> int:
+    """What :func:`taxed_energy_lines` adds up to (net plus taxes, each rounded per line), without
+    building the lines: the price the energy search evaluates a handful of times per sale."""
+    digits, total = structure.currency_digits, 0
+    for _, _, _, take, rate in _segments(bounds, start_wh, wh):
+        net = _round(_energy_minor(take, rate, digits))
+        total += net + sum(minor for _, minor in _tax_minors(structure, "energy", net, take))
+    return total
 
 
 def _block_label(index: int, lower_wh: int, upper_wh: int | None) -> str:
@@ -682,7 +710,7 @@ def split_tender(
     check_tender(structure, tender_minor)
     if month_to_date_wh < 0 or debt_minor < 0 or fbe_due_wh < 0:
         raise TariffRuleError("Debt, energy and free energy amounts cannot be negative.")
-    _block_bounds(structure)  # NotApplicable for TOU
+    bounds = _block_bounds(structure)  # NotApplicable for TOU
     debt = debt_recovery_minor(structure, tender_minor, debt_minor, debt_recovered_this_month_minor)
     remaining = tender_minor - debt
     fixed = fixed_lines(structure) if fixed_due else []
@@ -695,7 +723,9 @@ def split_tender(
             + f"; {format_minor(tender_minor, digits)} is not enough."
         )
     remaining -= fixed_total
-    wh = _max_wh(lambda w: _gross(taxed_energy_lines(structure, month_to_date_wh, w)), remaining, STS_STEP_WH)
+    wh = _max_wh(
+        lambda w: _taxed_energy_gross(structure, bounds, month_to_date_wh, w), remaining, STS_STEP_WH
+    )
     energy = taxed_energy_lines(structure, month_to_date_wh, wh)
     energy_net, energy_tax = _net(energy), sum(line.tax_minor for line in energy)
     return Breakdown(
