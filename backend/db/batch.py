@@ -39,6 +39,7 @@ values (the statement is compiled once per shape, and they are part of the shape
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,13 @@ class _Part:
         return _returned(self.shape)
 
 
+@functools.lru_cache(maxsize=1024)
+def _row_names(prefix: str, keys: tuple[str, ...], count: int) -> tuple[str, ...]:
+    """The parameter names of ``count`` inserted rows of ``keys``, row by row (as the batch's sales
+    insert the same few shapes over and over, named once)."""
+    return tuple(f"{prefix}{i}_{key}" for i in range(count) for key in keys)
+
+
 def _binder(prefix: str) -> Bind:
     def bind(name: str, type_: Any = None) -> BindParameter[Any]:
         return bindparam(f"{prefix}x_{name}", type_=type_)
@@ -149,16 +157,19 @@ def _insert_statement(
     shape: _Shape, prefix: str, source: FromClause | None, condition: ColumnElement[bool] | None
 ) -> Any:
     _, table, keys, count, _, computed = shape
+    names = _row_names(prefix, keys, count)
     if source is None:
+        width = len(keys)
         rows = [
-            [bindparam(f"{prefix}{i}_{key}", type_=table.c[key].type) for key in keys] for i in range(count)
+            [bindparam(names[i * width + j], type_=table.c[key].type) for j, key in enumerate(keys)]
+            for i in range(count)
         ]
         if condition is None:
             return insert(table).values([dict(zip(keys, row, strict=True)) for row in rows])
         selects = [select(*row).where(condition) for row in rows]
         return insert(table).from_select(keys, selects[0] if count == 1 else union_all(*selects))
     bind = _binder(prefix)
-    values = [bindparam(f"{prefix}0_{key}", type_=table.c[key].type) for key in keys]
+    values = [bindparam(name, type_=table.c[key].type) for name, key in zip(names, keys, strict=True)]
     values += [make(source.c, bind) for _, make in computed]
     columns = [*keys, *(name for name, _ in computed)]
     query = select(*values).select_from(source)
@@ -324,7 +335,9 @@ class WriteBatch:
         if not rows:
             return
         keys, prefix = tuple(rows[0]), self._prefix
-        params = {f"{prefix}{i}_{key}": row[key] for i, row in enumerate(rows) for key in keys}
+        params = dict(
+            zip(_row_names(prefix, keys, len(rows)), [row[key] for row in rows for key in keys], strict=True)
+        )
         source_shape = None
         if source is not None:
             assert len(rows) == 1 and computed, "a sourced INSERT writes one row with computed columns"
