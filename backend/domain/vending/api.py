@@ -171,23 +171,23 @@ class VendingController(Controller):
     )
     async def purchase(
         self,
-        db: Db,
         request: Request[Any, Any, Any],
         reference: Reference,
         data: Annotated[PurchaseIn, Body(examples=[ex.PURCHASE_REQUEST])],
     ) -> Response[PurchaseOut]:
-        # The busiest route takes one dependency: see backend.http.deps.hot_route_context.
+        # The busiest route takes no dependency: see backend.http.deps.hot_route_context.
         actor, state = hot_route_context(request)
-        engine = SoftwareTokenEngine.for_session(db, keystore(state))
-        outcome = await service.purchase(
-            db,
-            state.settings,
-            engine,
-            actor,
-            client_ref=reference,
-            request=_request(data, _channel(actor.kind, actor.roles)),
-            shift_rule=True,
-        )
+        async with state.sessionmaker() as db:
+            engine = SoftwareTokenEngine.for_session(db, keystore(state))
+            outcome = await service.purchase(
+                db,
+                state.settings,
+                engine,
+                actor,
+                client_ref=reference,
+                request=_request(data, _channel(actor.kind, actor.roles)),
+                shift_rule=True,
+            )
         return _outcome_response(outcome)
 
     @get(
