@@ -29,7 +29,16 @@ def request_fingerprint(fields: Mapping[str, object]) -> str:
 
 
 def local_month(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m")
+    return month_of(moment.astimezone(zone))
+
+
+def month_of(local: datetime) -> str:
+    """``yyyy-mm`` of a moment in the utility's time zone (a sale's month)."""
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def _day_of(local: datetime) -> str:
+    return f"{local.year:04d}{local.month:02d}{local.day:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +89,15 @@ def receipt_number(start: str, seq: int) -> str:
     return f"{start}{seq:0{RECEIPT_SEQ_DIGITS}d}"
 
 
-def receipt_number_start(prefix: str, moment: datetime, zone: ZoneInfo) -> str:
-    """The receipt number before its sequence number, e.g. ``DPL-CEN-01-20261129-``."""
-    return f"{prefix}-{moment.astimezone(zone):%Y%m%d}-"
+def receipt_number_start(prefix: str, local: datetime) -> str:
+    """The receipt number before its sequence number, e.g. ``DPL-CEN-01-20261129-``, of a sale at
+    ``local`` (in the utility's time zone)."""
+    return f"{prefix}-{_day_of(local)}-"
 
 
-def receipt_counter_key(prefix: str, moment: datetime, zone: ZoneInfo) -> str:
+def receipt_counter_key(prefix: str, local: datetime) -> str:
     """The receipt counter of a station (or API prefix) and local day."""
-    return f"{prefix}:{moment.astimezone(zone):%Y%m%d}"
+    return f"{prefix}:{_day_of(local)}"
 
 
 def normalise_meter_number(text: str) -> str:

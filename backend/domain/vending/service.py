@@ -61,6 +61,7 @@ from backend.domain.vending.rules import (
     RECEIPT_SEQ_DIGITS,
     MonthTotals,
     local_month,
+    month_of,
     month_totals_after,
     month_totals_kept,
     normalise_meter_number,
@@ -639,6 +640,7 @@ class _Attempt:
     request: PurchaseRequest
     fingerprint: str
     now: datetime
+    local: datetime  # ``now`` in the utility's time zone: the sale's month and receipt day
 
     def fields(self) -> dict[str, Any]:
         """The columns a sale attempt records whatever its outcome: who asked, under which reference,
@@ -668,7 +670,7 @@ async def _record_failure(
         failure_code=refusal.code,
         failure_detail=refusal.detail[:400],
         meter_no=normalise_meter_number(attempt.request.meter_number),
-        local_month=local_month(attempt.now, settings.zone),
+        local_month=month_of(attempt.local),
     )
     session.add(vend)
     await session.flush()
@@ -747,7 +749,9 @@ async def purchase(
             "ref": client_ref,
             "station": actor.org_unit_id,
         }
-        attempt = _Attempt(actor, client_key, client_ref, request, fingerprint, now)
+        attempt = _Attempt(
+            actor, client_key, client_ref, request, fingerprint, now, now.astimezone(settings.zone)
+        )
         try:
             async with session.begin():
                 if _sells_without_locks(session, actor, shift_rule):
@@ -846,7 +850,7 @@ async def _sale_without_locks(
     sale = _SaleRow.of(row)
     if sale.stored_id is not None or not sale.head_present:
         return None
-    month = local_month(attempt.now, settings.zone)
+    month = month_of(attempt.local)
     try:
         ctx = _sale_context_of(session, row, attempt.now)
         totals = month_totals_kept(ctx.account.sales_month, _kept(ctx.account), month)
@@ -979,9 +983,9 @@ async def _sell(
     if last_tid is not None:
         batch.update(Meter, where={"id": plan.meter.id}, values={"last_tid": last_tid})
     counter = batch.increment(
-        ReceiptCounter, key={"key": receipt_counter_key(prefix, now, settings.zone)}, column="last"
+        ReceiptCounter, key={"key": receipt_counter_key(prefix, attempt.local)}, column="last"
     )
-    start = receipt_number_start(prefix, now, settings.zone)
+    start = receipt_number_start(prefix, attempt.local)
     batch.insert(
         Vend, [values], source=counter, computed={"receipt_no": _receipt_no}, computed_params={"start": start}
     )
