@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 GENESIS_HASH = "0" * 64
 
 
@@ -56,7 +58,9 @@ def chain_tail(
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     fields = [stamp, actor_kind, actor_id, actor_name, action, entity_type, entity_id, org_unit_id]
     fields += [ip, request_id, detail]
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[1:]
+    # msgspec writes text, integers and nulls exactly as json.dumps(separators=(",", ":"),
+    # ensure_ascii=False) does (the chain's text since the start), at a fraction of the cost.
+    return msgspec.json.encode(fields)[1:].decode()
 
 
 def link_hash(prev_hash: str, seq: int, tail: str) -> str:
