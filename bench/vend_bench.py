@@ -2,7 +2,7 @@
 on SQLite and on PostgreSQL, each beside a baseline endpoint measured in the same run on the same
 database (one INSERT and COMMIT per request). Prints the ratio purchases/baseline.
 
-    .venv/bin/python bench/vend_bench.py [--requests 800] [--concurrency 32] [--only sqlite|postgres]
+    .venv/bin/python bench/vend_bench.py [--requests 2000] [--concurrency 32] [--only sqlite|postgres]
 
 The server is the app as `gridvend serve` runs it (``serve_app``) plus one extra route, run by uvicorn
 in a child process.
@@ -151,6 +151,7 @@ async def _load(
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+WARM_UP = 300  # requests of each kind before the measured phases
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -183,20 +184,28 @@ def _database_pids() -> list[int]:
     return pids
 
 
+_Reading = tuple[float, dict[int, float], float]
+
+
 class _CpuMeter:
     """CPU time used by the server, the database server and this load generator over a phase."""
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
 
-    def read(self) -> tuple[float, float, float]:
+    def read(self) -> _Reading:
         server = sum(_cpu_seconds(pid) for pid in _process_tree(self.server_pid))
-        database = sum(_cpu_seconds(pid) for pid in _database_pids())
+        database = {pid: _cpu_seconds(pid) for pid in _database_pids()}
         return server, database, time.process_time()
 
-    def per_request(self, before: tuple[float, float, float], requests: int) -> str:
+    def per_request(self, before: _Reading, requests: int) -> str:
         after = self.read()
-        server, database, client = (1000 * (b - a) / requests for a, b in zip(before, after, strict=True))
+        # Per database process: what it used since the phase began (all of it when it started since).
+        # A process that ended during the phase (a pooled connection closed, a background worker)
+        # is left out: its last reading is gone with it.
+        database = sum(used - before[1].get(pid, 0.0) for pid, used in after[1].items())
+        server, client = after[0] - before[0], after[2] - before[2]
+        server, database, client = (1000 * value / requests for value in (server, database, client))
         return (
             f"CPU per request: server {server:5.2f} ms, database {database:5.2f} ms, client {client:4.2f} ms"
         )
@@ -247,14 +256,14 @@ def run_one(name: str, database_url: str, requests: int, concurrency: int, worke
             time.sleep(0.2)
         auth = {"Authorization": f"Bearer {key}"}
 
-        def purchase(i: int) -> bytes:
+        def purchase(i: int, prefix: str = "bench") -> bytes:
             body = {
                 "meter_number": numbers[i % len(numbers)],
                 "amount": 30_000,
                 "currency": "KES",
                 "payment_method": "bank",
             }
-            return _request("POST", f"/api/v1/purchases/bench-{i}", body, auth)
+            return _request("POST", f"/api/v1/purchases/{prefix}-{i}", body, auth)
 
         baseline_request = _request("POST", "/bench/baseline", None, {})
 
@@ -268,7 +277,10 @@ def run_one(name: str, database_url: str, requests: int, concurrency: int, worke
             )
 
         meter = _CpuMeter(server.pid)
-        asyncio.run(_load(port, baseline, concurrency * 2, concurrency))  # warm up
+        # Both warmed up, so that each phase measures the steady state: every pooled connection has
+        # prepared its statements, the meters' decoder keys and the tariff are cached.
+        asyncio.run(_load(port, baseline, WARM_UP, concurrency))
+        asyncio.run(_load(port, lambda i: purchase(i, "warm"), WARM_UP, concurrency))
         before = meter.read()
         base_rate, base_lat, base_fail = asyncio.run(_load(port, baseline, requests, concurrency))
         report("baseline", base_rate, base_lat, base_fail, meter.per_request(before, requests))
@@ -292,7 +304,7 @@ def run_one(name: str, database_url: str, requests: int, concurrency: int, worke
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=800)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--workers", type=int, default=1, help="server processes (uvicorn --workers)")
