@@ -57,7 +57,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # SQLite
     sqlite_busy_timeout_ms: int = 10000
     # Sales one process lets into the database at once (backend.domain.vending.sale_gate)
-    sales_in_flight: int = 4
+    sales_in_flight: int = 6
 
     @property
     def zone(self) -> ZoneInfo:
