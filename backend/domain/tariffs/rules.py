@@ -409,7 +409,10 @@ def _round(minor: Decimal) -> int:
 
 def _energy_minor(wh: int, rate: Decimal, digits: int) -> Decimal:
     """Exact (unrounded) net price of ``wh`` at ``rate`` major units per kWh, in minor units."""
-    return Decimal(wh) * rate * _MINOR_PER_MAJOR.get(digits, Decimal(10) ** digits) / 1000
+    scale = _MINOR_PER_MAJOR.get(digits)
+    if scale is None:  # a structure not validated (validate() allows 0 to 4 digits)
+        scale = Decimal(10) ** digits
+    return Decimal(wh) * rate * scale / 1000
 
 
 def _tax_minors(
@@ -485,11 +488,6 @@ def _segments(
         lower = upper or 0
 
 
-def _check_energy(start_wh_month_to_date: int, wh: int) -> None:
-    if wh < 0 or start_wh_month_to_date < 0:
-        raise TariffRuleError("Energy amounts cannot be negative.")
-
-
 def energy_cost(
     structure: Structure, start_wh_month_to_date: int, wh: int, *, block_scale: Decimal = Decimal(1)
 ) -> list[Line]:
@@ -499,7 +497,8 @@ def energy_cost(
     ``block_scale`` stretches the block thresholds (pro-rated postpaid periods). Flat and block
     tariffs only (:class:`NotApplicable` for time of use).
     """
-    _check_energy(start_wh_month_to_date, wh)
+    if wh < 0 or start_wh_month_to_date < 0:
+        raise TariffRuleError("Energy amounts cannot be negative.")
     bounds = _block_bounds(structure, block_scale)
     digits = structure.currency_digits
     return [
