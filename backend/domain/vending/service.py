@@ -799,7 +799,7 @@ async def purchase(
                     engine,
                     attempt,
                     plan,
-                    prefix=station_code or "API",
+                    station_code=station_code,
                     ids=(int(transaction_id), int(vend_id)),
                 )
         except IntegrityError:
@@ -863,7 +863,7 @@ async def _sale_without_locks(
             engine,
             attempt,
             plan,
-            prefix=sale.station_code or "API",
+            station_code=sale.station_code,
             ids=(sale.transaction_id, sale.vend_id),
             unchanged=sale.versions,
         )
@@ -878,11 +878,12 @@ async def _sell(
     attempt: _Attempt,
     plan: Plan,
     *,
-    prefix: str,
+    station_code: str | None,
     ids: tuple[int, int],
     unchanged: tuple[int, int] | None = None,
 ) -> VendOutcome:
-    """Issue the tokens and write the sale (``prefix``: the receipt number's, the station's code;
+    """Issue the tokens and write the sale (``station_code``: the seller's station, the receipt
+    number's prefix, "API" for a seller without one;
     ``ids``: of the ledger transaction and the vend, allocated).
 
     ``unchanged``: the plan was made from rows read without locks, whose versions (the meter's, the
@@ -890,6 +891,7 @@ async def _sell(
     unless both rows are still those versions (else ``_Changed``, and the tokens made were never
     issued)."""
     actor, request, now = attempt.actor, attempt.request, attempt.now
+    prefix = station_code or "API"
     b = plan.breakdown
     tokens, last_tid = await _issue_tokens(session, engine, actor, plan, now)
     taxes: dict[str, int] = {}
