@@ -2,7 +2,8 @@
 on SQLite and on PostgreSQL, each beside a baseline endpoint measured in the same run on the same
 database (one INSERT and COMMIT per request). Prints the ratio purchases/baseline.
 
-    .venv/bin/python bench/vend_bench.py [--requests 2000] [--concurrency 32] [--only sqlite|postgres]
+    .venv/bin/python bench/vend_bench.py [--requests 2000] [--rounds 3] [--concurrency 32]
+        [--only sqlite|postgres]
 
 The server is the app as `gridvend serve` runs it (``serve_app``) plus one extra route, run by uvicorn
 in a child process.
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -216,7 +218,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def run_one(name: str, database_url: str, requests: int, concurrency: int, workers: int = 1) -> None:
+def run_one(
+    name: str, database_url: str, requests: int, concurrency: int, workers: int = 1, rounds: int = 3
+) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gv-bench-"))
     numbers, key = asyncio.run(_prepare(database_url, tmp, meters=concurrency))
     port = 18000 + os.getpid() % 1000
@@ -281,20 +285,38 @@ def run_one(name: str, database_url: str, requests: int, concurrency: int, worke
         # prepared its statements, the meters' decoder keys and the tariff are cached.
         asyncio.run(_load(port, baseline, WARM_UP, concurrency))
         asyncio.run(_load(port, lambda i: purchase(i, "warm"), WARM_UP, concurrency))
-        before = meter.read()
-        base_rate, base_lat, base_fail = asyncio.run(_load(port, baseline, requests, concurrency))
-        report("baseline", base_rate, base_lat, base_fail, meter.per_request(before, requests))
-        before = meter.read()
-        rate, lat, fail = asyncio.run(_load(port, purchase, requests, concurrency))
-        report("purchase", rate, lat, fail, meter.per_request(before, requests))
-        print(f"{name:<10} ratio purchase/baseline = {rate / base_rate:.2f}  (goal >= 0.50)")
+        sent = 0
+
+        def closed_loop(label: str, make: Callable[[int], bytes], number: int) -> float:
+            nonlocal sent
+            offset, before = sent, meter.read()
+            rate, lat, fail = asyncio.run(_load(port, lambda i: make(offset + i), requests, concurrency))
+            sent += requests
+            report(f"{label} (round {number})", rate, lat, fail, meter.per_request(before, requests))
+            return rate
+
+        # Rounds of a baseline phase and a purchase phase, in turn (ABBA: the purchase first in every
+        # other round), so that a drift of this machine's speed reaches both; each round's ratio
+        # compares two neighbouring phases, and the median of the rounds' ratios is the result.
+        ratios, purchase_rates = [], []
+        for number in range(1, rounds + 1):
+            phases = [("baseline", baseline), ("purchase", purchase)]
+            rates = {
+                label: closed_loop(label, make, number) for label, make in phases[:: 1 if number % 2 else -1]
+            }
+            ratios.append(rates["purchase"] / rates["baseline"])
+            purchase_rates.append(rates["purchase"])
+        print(
+            f"{name:<10} ratio purchase/baseline = {statistics.median(ratios):.2f}  (goal >= 0.50; "
+            f"median of {rounds} rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
+        )
         # Closed-loop latency at saturation is mostly the queue (Little's law: 32 in flight / rate).
         # The latency a client sees at an ordinary load is measured with the requests paced to half
-        # the purchase rate just measured (the server then half busy).
-        paced = rate / 2
+        # the median purchase rate just measured (the server then half busy).
+        paced = statistics.median(purchase_rates) / 2
         before = meter.read()
         _, lat, fail = asyncio.run(
-            _load(port, lambda i: purchase(requests + i), requests // 2, concurrency, offered_rate=paced)
+            _load(port, lambda i: purchase(sent + i), requests // 2, concurrency, offered_rate=paced)
         )
         report(f"purchase paced {paced:.0f}/s", paced, lat, fail, meter.per_request(before, requests // 2))
     finally:
@@ -308,15 +330,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--workers", type=int, default=1, help="server processes (uvicorn --workers)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of a baseline and a purchase phase")
     args = parser.parse_args()
     if args.only in (None, "sqlite"):
         tmp = tempfile.mkdtemp(prefix="gv-bench-db-")
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-        run_one("sqlite", url, args.requests, args.concurrency, args.workers)
+        run_one("sqlite", url, args.requests, args.concurrency, args.workers, args.rounds)
     if args.only in (None, "postgres"):
         on_postgres(
             "gridvend_bench",
-            lambda url: run_one("postgres", url, args.requests, args.concurrency, args.workers),
+            lambda url: run_one("postgres", url, args.requests, args.concurrency, args.workers, args.rounds),
         )
 
 
