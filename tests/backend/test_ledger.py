@@ -151,13 +151,14 @@ async def test_a_correction_is_a_new_posting_and_entries_cannot_change(session: 
             ],
         )
     async with session.begin():
-        correction = await ledger.reverse(
+        correction = await ledger.post(
             session,
             SYSTEM,
-            original.id,
             kind="credit_note",
             reference="cn",
             description="approved correction",
+            lines=reversal_of(await ledger.lines_of(session, original.id)),
+            reverses_id=original.id,
         )
     assert correction.reverses_id == original.id
     async with session.begin():

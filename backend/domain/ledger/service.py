@@ -18,7 +18,7 @@ from backend.domain.actor import Actor
 from backend.domain.customers.models import Account
 from backend.domain.errors import Conflict
 from backend.domain.ledger.models import LedgerEntry, LedgerTransaction
-from backend.domain.ledger.rules import Line, check_balanced, reversal_of, subledger_deltas
+from backend.domain.ledger.rules import Line, check_balanced, subledger_deltas
 
 # The id of a new ledger transaction (allocated before it is written, see backend.db.batch).
 _NEXT_ID = Prepared(select(*next_id_columns(LedgerTransaction)))
@@ -167,24 +167,6 @@ async def lines_of(session: AsyncSession, transaction_id: int) -> list[Line]:
         Line(LedgerAccount(r.account), r.amount_minor, r.currency, r.customer_account_id, r.memo)
         for r in rows
     ]
-
-
-async def reverse(
-    session: AsyncSession, actor: Actor, transaction_id: int, *, kind: str, reference: str, description: str
-) -> LedgerTransaction:
-    original = await session.get(LedgerTransaction, transaction_id)
-    if original is None:
-        raise Conflict(f"Ledger transaction {transaction_id} does not exist.")
-    return await post(
-        session,
-        actor,
-        kind=kind,
-        reference=reference,
-        description=description,
-        lines=reversal_of(await lines_of(session, transaction_id)),
-        org_unit_id=original.org_unit_id,
-        reverses_id=original.id,
-    )
 
 
 async def trial_balance(session: AsyncSession) -> dict[tuple[str, str], int]:
