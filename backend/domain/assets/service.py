@@ -27,7 +27,6 @@ from backend.domain.org.models import OrgUnit
 from backend.domain.org.service import get_unit, in_scope
 
 _BATCH = 1000
-_T = TypeVar("_T")
 
 
 class ImportRejected(InvalidInput):
@@ -49,13 +48,33 @@ class MovementView:
     supply_point: SupplyPoint | None
 
 
-def _scoped(query: Select[_T], actor: Actor, org_unit_column: Any) -> Select[_T]:
+_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
+
+
+def _scoped(query: _Q, actor: Actor, org_unit_column: Any) -> _Q:
     """Restrict a query to rows whose org unit is the actor's or below it (no scope: nothing)."""
     if actor.org_path is None:
         return query.where(false())
     if actor.org_path == "/":
         return query
     return query.join(OrgUnit, OrgUnit.id == org_unit_column).where(OrgUnit.path.startswith(actor.org_path))
+
+
+def scope_meters(query: _Q, actor: Actor) -> _Q:
+    """Restrict a query that selects or joins Meter to meters in the actor's part of the organisation."""
+    return _scoped(query, actor, Meter.org_unit_id)
+
+
+async def scoped_meter(session: AsyncSession, actor: Actor, meter_id: int, *, lock: bool = False) -> Meter:
+    """The meter if it is in the actor's part of the organisation (NotFound otherwise), optionally
+    locked."""
+    query = scope_meters(select(Meter).where(Meter.id == meter_id), actor)
+    if lock:
+        query = query.with_for_update(of=Meter)
+    meter = (await session.execute(query)).scalar_one_or_none()
+    if meter is None:
+        raise NotFound(f"Meter {meter_id} does not exist.")
+    return meter
 
 
 # --- stock locations ----------------------------------------------------------------------------

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
+from backend.domain.assets.service import scope_meters, scoped_meter
 from backend.domain.audit import service as audit
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.keys.engine import TokenEngine, TokenOut
@@ -31,7 +31,6 @@ from backend.domain.keys.rules import (
     key_material_problem,
     plan_key_change,
 )
-from backend.domain.org.models import OrgUnit
 from backend.settings import Settings
 
 
@@ -234,29 +233,6 @@ def meter_key_data(meter: Meter) -> MeterKeyData:
     )
 
 
-_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
-
-
-def _scope(query: _Q, actor: Actor) -> _Q:
-    """Restrict a query that joins (or selects) Meter to meters in the actor's org scope."""
-    query = query.join(OrgUnit, OrgUnit.id == Meter.org_unit_id)
-    if actor.org_path is None:
-        return query.where(OrgUnit.id.is_(None))
-    if actor.org_path != "/":
-        query = query.where(OrgUnit.path.startswith(actor.org_path))
-    return query
-
-
-async def _scoped_meter(session: AsyncSession, actor: Actor, meter_id: int, *, lock: bool = False) -> Meter:
-    query = _scope(select(Meter).where(Meter.id == meter_id), actor)
-    if lock:
-        query = query.with_for_update(of=Meter)
-    meter = (await session.execute(query)).scalar_one_or_none()
-    if meter is None:
-        raise NotFound(f"Meter {meter_id} does not exist.")
-    return meter
-
-
 async def meter_number(session: AsyncSession, meter_id: int) -> str:
     """The number printed on a meter (its DRN)."""
     return str((await session.execute(select(Meter.meter_no).where(Meter.id == meter_id))).scalar_one())
@@ -313,7 +289,7 @@ async def schedule_key_change(
     if not reason:
         raise InvalidInput("Give a reason for the key change.")
     async with session.begin():
-        meter = await _scoped_meter(session, actor, meter_id, lock=True)
+        meter = await scoped_meter(session, actor, meter_id, lock=True)
         current = meter_key_data(meter)
         try:
             new, rollover = plan_key_change(current, request)
@@ -409,7 +385,7 @@ async def cancel_key_change(session: AsyncSession, actor: Actor, change_id: int)
         if change is None:
             raise NotFound(f"Key change {change_id} does not exist.")
         try:
-            meter = await _scoped_meter(session, actor, change.meter_id)
+            meter = await scoped_meter(session, actor, change.meter_id)
         except NotFound:
             raise NotFound(f"Key change {change_id} does not exist.") from None
         if change.status != "pending":
@@ -447,11 +423,11 @@ async def list_key_changes(
     offset: int = 0,
 ) -> tuple[list[tuple[MeterKeyChange, str]], int]:
     """Key changes of meters in the actor's scope, newest first, with each meter's number."""
-    query = _scope(
+    query = scope_meters(
         select(MeterKeyChange, Meter.meter_no).join(Meter, Meter.id == MeterKeyChange.meter_id), actor
     )
     if meter_id is not None:
-        await _scoped_meter(session, actor, meter_id)
+        await scoped_meter(session, actor, meter_id)
         query = query.where(MeterKeyChange.meter_id == meter_id)
     if status:
         query = query.where(MeterKeyChange.status == status)

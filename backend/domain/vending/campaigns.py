@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
+from backend.domain.assets.service import scope_meters
 from backend.domain.audit import service as audit
 from backend.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.domain.keys import service as keys
 from backend.domain.keys.models import MeterKeyChange
 from backend.domain.keys.rules import KeyChangeRequest
 from backend.domain.org.models import OrgUnit
-from backend.domain.vending.engineering import STS_KINDS, scope_meters
+from backend.domain.vending.engineering import STS_KINDS
 from backend.domain.vending.models import KeyChangeCampaign
 
 BATCH = 100

@@ -30,12 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import sts
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
+from backend.domain.assets.service import scoped_meter
 from backend.domain.errors import DomainError, InvalidInput
 from backend.domain.keys import service as keys
 from backend.domain.keys.engine import TokenEngine
 from backend.domain.keys.models import MeterKeyChange
 from backend.domain.keys.rules import MeterKeyData
-from backend.domain.vending.engineering import label, scoped_meter
+from backend.domain.vending.engineering import label
 from backend.domain.vending.models import EngineeringToken, Vend, VendToken
 from backend.domain.vending.rules import group_token
 

@@ -21,21 +21,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
+from backend.domain.assets.service import scope_meters, scoped_meter
 from backend.domain.audit import service as audit
 from backend.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.domain.keys import service as keys
 from backend.domain.keys.engine import TokenEngine, TokenOut
 from backend.domain.keys.rules import next_tid, tid_at
-from backend.domain.org.models import OrgUnit
 from backend.domain.vending.models import EngineeringToken
 from backend.domain.vending.rules import normalise_meter_number
 from sts.hazmat.amount import MAX_STANDARD_AMOUNT, encode_amount, round_up_amount
@@ -127,30 +127,6 @@ def check_request(req: EngineeringRequest) -> str | None:
     if req.function == CREDIT_TRANSFER and req.from_meter_id is None:
         return "Name the replaced meter the credit comes from."
     return None
-
-
-_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
-
-
-def scope_meters(query: _Q, actor: Actor) -> _Q:
-    """Restrict a query that selects or joins Meter to meters in the actor's org scope."""
-    query = query.join(OrgUnit, OrgUnit.id == Meter.org_unit_id)
-    if actor.org_path is None:
-        return query.where(OrgUnit.id.is_(None))
-    if actor.org_path != "/":
-        query = query.where(OrgUnit.path.startswith(actor.org_path))
-    return query
-
-
-async def scoped_meter(session: AsyncSession, actor: Actor, meter_id: int, *, lock: bool = False) -> Meter:
-    """The meter if it is in the actor's scope (NotFound otherwise), optionally locked."""
-    query = scope_meters(select(Meter).where(Meter.id == meter_id), actor)
-    if lock:
-        query = query.with_for_update(of=Meter)
-    meter = (await session.execute(query)).scalar_one_or_none()
-    if meter is None:
-        raise NotFound(f"Meter {meter_id} does not exist.")
-    return meter
 
 
 def _require_sts(meter: Meter) -> None:
