@@ -46,13 +46,12 @@ from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, FromClause
 
-from backend.db.prepared import Prepared, run_in_sequence
+from backend.db.prepared import Executor, Prepared, dialect_of, run_in_sequence
 from backend.db.sql_functions import ROW_VERSION, next_id, row_version
 
 _Shape = tuple[Any, ...]
@@ -419,26 +418,27 @@ class WriteBatch:
         return self._add(shape, params)
 
     async def flush(
-        self, session: AsyncSession, *, in_transaction: bool = True
+        self, executor: Executor, *, in_transaction: bool = True
     ) -> dict[int, tuple[Any, ...] | None]:
         """Send the writes in the session's transaction; empty the batch. Returns, for each part that
         returns columns, its row (None when the row was not found).
 
-        ``in_transaction=False`` (PostgreSQL): when the session's connection has not begun its
-        transaction, the batch is one statement committed on its own (see
+        ``in_transaction=False`` (PostgreSQL), or a
+        :class:`~backend.db.prepared.PooledConnection`: when the session's connection has not begun
+        its transaction, the batch is one statement committed on its own (see
         :meth:`~backend.db.prepared.Prepared.rows`)."""
         parts, self._parts = self._parts, []
         if not parts:
             return {}
-        dialect = session.get_bind().dialect.name
+        dialect = dialect_of(executor).name
         if dialect == "postgresql" and (len(parts) > 1 or not in_transaction):
-            return await _flush_combined(session, parts, in_transaction=in_transaction)
+            return await _flush_combined(executor, parts, in_transaction=in_transaction)
         statements = [(_one(dialect, part.shape, i), part.params) for i, part in enumerate(parts)]
         # The conditions first (they come first in the batch); the writes only when they all held.
         conditions = sum(1 for part in parts if part.shape[0] == "require")
-        rows = await run_in_sequence(session, statements[:conditions]) if conditions else []
+        rows = await run_in_sequence(executor, statements[:conditions]) if conditions else []
         if all(rows):
-            rows += await run_in_sequence(session, statements[conditions:])
+            rows += await run_in_sequence(executor, statements[conditions:])
         else:
             rows += [[] for _ in statements[conditions:]]
         return {
@@ -449,13 +449,13 @@ class WriteBatch:
 
 
 async def _flush_combined(
-    session: AsyncSession, parts: list[_Part], *, in_transaction: bool
+    executor: Executor, parts: list[_Part], *, in_transaction: bool
 ) -> dict[int, tuple[Any, ...] | None]:
     prepared = _combined(tuple(part.shape for part in parts))
     params: dict[str, Any] = {}
     for part in parts:
         params.update(part.params)
-    row = await prepared.one(session, params, in_transaction=in_transaction)
+    row = await prepared.one(executor, params, in_transaction=in_transaction)
     results: dict[int, tuple[Any, ...] | None] = {}
     offset = 0
     for i, part in enumerate(parts):

@@ -17,22 +17,30 @@ this layer was most of its cost.
   callers expect.
 
 Use it for statements that run on every sale; everything else stays with the ORM.
+
+A statement can also run on a :class:`PooledConnection` (:func:`pooled_connection`): a connection
+checked out of the engine's pool with no session around it, on which every statement commits on its
+own. PostgreSQL's sale without locks is two such statements; a session would add its begin, its
+connection checkout, its commit and its close, each through a greenlet, about 0.15 ms per sale,
+more than either statement costs the process.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapper
 from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 from backend.db.transaction_memo import keep_for_transaction, transaction_memo
 
@@ -69,11 +77,44 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     return _Compiled(compiled.string, names, fixed, binds, results)
 
 
-async def _driver(session: AsyncSession, *, in_transaction: bool = True) -> tuple[Any, Dialect]:
-    """The driver connection of the session's transaction (begun if need be, as ``execute`` does).
+@dataclass(frozen=True, slots=True)
+class PooledConnection:
+    """A driver connection checked out of the pool by :func:`pooled_connection`, outside any session:
+    every statement run on it commits on its own."""
+
+    driver: Any
+    dialect: Dialect
+
+
+# Where a statement runs: in a session's transaction, or on a pooled connection of its own.
+Executor = AsyncSession | PooledConnection
+
+
+@asynccontextmanager
+async def pooled_connection(engine: AsyncEngine) -> AsyncIterator[PooledConnection]:
+    """A connection of ``engine``'s pool for the block, with no session and no transaction (see the
+    module docstring); it goes back to the pool at the end of the block, as a session's would (the
+    pool's checkout and checkin events run, and the checkin's reset)."""
+    raw = await engine.raw_connection()
+    try:
+        yield PooledConnection(raw.driver_connection, engine.dialect)
+    finally:
+        await greenlet_spawn(raw.close)
+
+
+def dialect_of(executor: Executor) -> Dialect:
+    return executor.dialect if isinstance(executor, PooledConnection) else executor.get_bind().dialect
+
+
+async def _driver(executor: Executor, *, in_transaction: bool = True) -> tuple[Any, Dialect]:
+    """The driver connection of the session's transaction (begun if need be, as ``execute`` does), or
+    the pooled connection's.
 
     ``in_transaction=False`` (PostgreSQL): a connection whose transaction has not begun is used as it
-    is, so that a statement on it commits on its own (the sale's read and write without locks)."""
+    is, so that a statement on it commits on its own."""
+    if isinstance(executor, PooledConnection):
+        return executor.driver, executor.dialect
+    session = executor
     if session.new or session.dirty or session.deleted:
         await session.flush()
     cached = transaction_memo(session, _DRIVER_KEY)
@@ -122,7 +163,8 @@ def _translated(error: Exception, sql: str) -> exc.DBAPIError:
 
 
 class Prepared:
-    """A Core statement compiled once per dialect and run on the session's driver connection."""
+    """A Core statement compiled once per dialect and run on the driver connection of a session's
+    transaction or of a :class:`PooledConnection`."""
 
     __slots__ = ("_by_dialect", "statement")
 
@@ -157,14 +199,15 @@ class Prepared:
         )
 
     async def rows(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
+        self, executor: Executor, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
     ) -> list[tuple[Any, ...]]:
         """All result rows (``RETURNING`` rows for a write; empty for a write without one).
 
         ``in_transaction=False``, on PostgreSQL: if the session's connection has not begun its
         transaction yet, the statement runs without one and commits on its own (on SQLite the
-        session's connection is always in its BEGIN IMMEDIATE)."""
-        driver, dialect = await _driver(session, in_transaction=in_transaction)
+        session's connection is always in its BEGIN IMMEDIATE). On a :class:`PooledConnection` a
+        statement always commits on its own."""
+        driver, dialect = await _driver(executor, in_transaction=in_transaction)
         compiled = self._compiled(dialect)
         args = self._args(compiled, params or {})
         try:
@@ -179,15 +222,15 @@ class Prepared:
         return [self._row(compiled, row) for row in raw]
 
     async def first(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
+        self, executor: Executor, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
     ) -> tuple[Any, ...] | None:
-        rows = await self.rows(session, params, in_transaction=in_transaction)
+        rows = await self.rows(executor, params, in_transaction=in_transaction)
         return rows[0] if rows else None
 
     async def one(
-        self, session: AsyncSession, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
+        self, executor: Executor, params: Mapping[str, Any] | None = None, *, in_transaction: bool = True
     ) -> tuple[Any, ...]:
-        rows = await self.rows(session, params, in_transaction=in_transaction)
+        rows = await self.rows(executor, params, in_transaction=in_transaction)
         if len(rows) != 1:
             raise exc.NoResultFound("Expected one row") if not rows else exc.MultipleResultsFound()
         return rows[0]
@@ -210,7 +253,7 @@ class Prepared:
 
 
 async def run_in_sequence(
-    session: AsyncSession, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]
+    executor: Executor, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]
 ) -> list[list[tuple[Any, ...]]]:
     """Run statements one after the other in the session's transaction; each one's result rows.
 
@@ -219,10 +262,10 @@ async def run_in_sequence(
     ``_execute`` (a function queued to its thread); without it, and on PostgreSQL, they are sent one by
     one. The first failing statement stops the rest and raises as :meth:`Prepared.rows` would.
     """
-    driver, dialect = await _driver(session)
+    driver, dialect = await _driver(executor)
     queue = getattr(driver, "_execute", None) if dialect.name == "sqlite" else None
     if queue is None:
-        return [await prepared.rows(session, params) for prepared, params in statements]
+        return [await prepared.rows(executor, params) for prepared, params in statements]
     bound = []
     for prepared, params in statements:
         compiled = prepared._compiled(dialect)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,7 @@ from backend.domain.keys.engine import (
     TokenEngineError,
     VendingKeyUnavailable,
     database_lookup,
-    remember_read_key,
+    vending_key_read,
 )
 from backend.domain.keys.rules import KeyChangeRequest, MeterKeyData, next_tid, tid_at
 from backend.settings import Settings
@@ -200,16 +202,19 @@ async def test_pending_change_becomes_tokens_then_updates_the_meter(settings: Se
         assert await service.tokens_for_pending_change(session, engine, row) is None
 
 
-async def test_a_key_the_caller_read_is_used_only_in_the_transaction_that_read_it(settings: Settings) -> None:
+async def test_a_key_the_caller_read_is_used_only_inside_its_block(settings: Settings) -> None:
     # The sale reads the meter's vending key with its context and hands it to the engine's look-up;
-    # what it handed over must not outlive that transaction (a key retired since must be seen).
+    # what it handed over must not outlive the sale (a key retired since must be seen), nor reach
+    # another task.
     store = keystore(settings)
     async with db_session(settings) as session:
         await import_key(session, store, sgc=123456, krn=1)
         find = database_lookup(session)
         async with session.begin():
-            remember_read_key(session, 123456, 1, 2, None)
-            assert await find(123456, 1, 2) is None
-        async with session.begin():
+            with vending_key_read(123456, 1, 2, None):
+                assert await find(123456, 1, 2) is None
+                # A task in a fresh context (not started from inside the block) reads the key itself.
+                elsewhere = await asyncio.create_task(find(123456, 1, 2), context=contextvars.Context())
+                assert elsewhere is not None and elsewhere.status == "active"
             found = await find(123456, 1, 2)
             assert found is not None and found.binding.sgc == 123456 and found.status == "active"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from backend.db.batch import Bind, Columns, Copied, WriteBatch
-from backend.db.prepared import detached
+from backend.db.prepared import Executor, detached
 from backend.db.sql_functions import sha256_hex
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
@@ -134,13 +134,17 @@ def _add_link(batch: WriteBatch, fields: Mapping[str, Any], tail: str) -> int:
 
 
 async def written(
-    session: AsyncSession, pending: PendingEvent, results: Mapping[int, tuple[Any, ...] | None]
+    executor: Executor, pending: PendingEvent, results: Mapping[int, tuple[Any, ...] | None]
 ) -> AuditEvent:
     """The event of :func:`add_event` as written by the flush whose ``results`` are given (a detached
     instance). When the chain had no head row (a database whose head was removed: the migrations
-    create it), nothing was written: the head is created and the event written now."""
+    create it), nothing was written: in a session's transaction the head is created and the event
+    written now (a caller on a pooled connection checks first that the head is there)."""
     link = results.get(pending.head_part)
     if link is None:
+        if not isinstance(executor, AsyncSession):
+            raise RuntimeError("The audit chain has no head row; the event was not written.")
+        session = executor
         insert_ = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         await session.execute(
             insert_(AuditHead)

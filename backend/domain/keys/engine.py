@@ -18,7 +18,9 @@ increasing TIDs per meter with :func:`backend.domain.keys.rules.next_tid` and ``
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -28,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import sts
 from backend.db.prepared import Prepared
-from backend.db.transaction_memo import keep_for_transaction, transaction_memo
 from backend.db.types import utcnow
 from backend.domain.errors import DomainError, InvalidInput
 from backend.domain.keys.keystore import KeyStore, WrappedKey
@@ -43,8 +44,8 @@ __all__ = [
     "TokenEngineError",
     "TokenOut",
     "VendingKeyUnavailable",
-    "remember_read_key",
     "stored_key",
+    "vending_key_read",
 ]
 
 
@@ -163,7 +164,10 @@ _FIND_KEY = Prepared(
     )
 )
 
-_READ_KEY = "gridvend.engine.keys_read"
+# The vending keys the running task has read and handed to the look-up (see vending_key_read).
+_KEYS_READ: ContextVar[Mapping[tuple[int, int, int], StoredVendingKey | None] | None] = ContextVar(
+    "gridvend_vending_keys_read", default=None
+)
 
 
 def stored_key(sgc: int, krn: int, kt: int, row: Sequence[Any]) -> StoredVendingKey | None:
@@ -181,24 +185,25 @@ def stored_key(sgc: int, krn: int, kt: int, row: Sequence[Any]) -> StoredVending
     )
 
 
-def remember_read_key(
-    session: AsyncSession, sgc: int, krn: int, kt: int, found: StoredVendingKey | None
-) -> None:
-    """Let :func:`database_lookup` use a vending key the caller has just read in the session's current
-    transaction (e.g. joined to the meter it sells for), instead of reading it again. Forgotten when
-    the transaction ends."""
-    known: dict[tuple[int, int, int], StoredVendingKey | None] | None = transaction_memo(session, _READ_KEY)
-    if known is None:
-        known = {}
-        keep_for_transaction(session, _READ_KEY, known)
-    known[(sgc, krn, kt)] = found
+@contextmanager
+def vending_key_read(sgc: int, krn: int, kt: int, found: StoredVendingKey | None) -> Iterator[None]:
+    """Within the block, and in the running task only, :func:`database_lookup` answers for (SGC, KRN,
+    KT) with the vending key the caller has just read (e.g. joined to the meter it sells for, or None
+    when there was none) instead of reading it again. A sale puts its tokens inside the block; what it
+    read is not trusted after it (a key retired since must be seen)."""
+    token = _KEYS_READ.set({**(_KEYS_READ.get() or {}), (sgc, krn, kt): found})
+    try:
+        yield
+    finally:
+        _KEYS_READ.reset(token)
 
 
 def database_lookup(session: AsyncSession) -> VendingKeyLookup:
-    """Find vending keys with ``session`` (inside the caller's transaction)."""
+    """Find vending keys with ``session`` (inside the caller's transaction), or take the one the caller
+    has read (:func:`vending_key_read`)."""
 
     async def find(sgc: int, krn: int, kt: int) -> StoredVendingKey | None:
-        known = transaction_memo(session, _READ_KEY)
+        known = _KEYS_READ.get()
         if known is not None and (sgc, krn, kt) in known:
             found: StoredVendingKey | None = known[(sgc, krn, kt)]
             return found

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from backend.db.batch import WriteBatch, next_id_columns
-from backend.db.prepared import Prepared, detached
+from backend.db.prepared import Executor, Prepared, detached
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.customers.models import Account
@@ -96,19 +96,21 @@ def add_posting(batch: WriteBatch, posted: Posting, transaction_id: int) -> list
 
 
 def check_applied(
-    session: AsyncSession,
+    executor: Executor,
     posted: Posting,
     transaction_id: int,
     parts: Sequence[int],
     results: Mapping[int, tuple[Any, ...] | None],
 ) -> LedgerTransaction:
     """After the batch of :func:`add_posting` is flushed: Conflict when a customer account was not
-    found, else keep loaded accounts in step; returns the transaction as written (detached)."""
+    found, else keep accounts a session has loaded in step; returns the transaction as written
+    (detached)."""
     for (account_id, _, _), part in zip(posted.balance_moves, parts, strict=True):
         balances = results.get(part)
         if balances is None:
             raise Conflict(f"Customer account {account_id} does not exist.")
-        _refresh_loaded_account(session, account_id, *balances)
+        if isinstance(executor, AsyncSession):
+            _refresh_loaded_account(executor, account_id, *balances)
     return detached(LedgerTransaction, {"id": transaction_id, **posted.transaction})
 
 

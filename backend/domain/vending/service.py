@@ -17,6 +17,7 @@ kept on the account row by every sale, so a sale that committed meanwhile change
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -24,11 +25,11 @@ from typing import Any, cast
 import msgspec
 from sqlalchemy import Text, and_, bindparam, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from backend.db.batch import Bind, Columns, WriteBatch, next_id_columns
-from backend.db.prepared import EntityColumns, Prepared, detached
+from backend.db.prepared import EntityColumns, Executor, Prepared, detached, pooled_connection
 from backend.db.sql_functions import ROW_VERSION, row_version, zero_padded
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
@@ -42,8 +43,8 @@ from backend.domain.keys.engine import (
     VENDING_KEY_COLUMNS,
     TokenEngine,
     TokenOut,
-    remember_read_key,
     stored_key,
+    vending_key_read,
 )
 from backend.domain.keys.models import MeterKeyChange, VendingKey
 from backend.domain.keys.rules import next_tid, tid_at
@@ -443,14 +444,19 @@ async def sale_context(session: AsyncSession, meter_number: str, now: datetime) 
     return _checked(meter, account, customer, pending, version, now)
 
 
-def _sale_context_of(session: AsyncSession, row: tuple[Any, ...], now: datetime) -> SaleContext:
-    """The context from a row of ``_SALE_CONTEXT`` (its meter's vending key handed to the token engine
-    of this transaction, see ``remember_read_key``)."""
+def _sale_context_of(row: tuple[Any, ...], now: datetime) -> SaleContext:
+    """The context from a row of ``_SALE_CONTEXT``."""
     meter, account, customer, pending, version = _context_row(row)
-    if meter.sgc is not None and meter.krn is not None and meter.kt is not None:
-        found = stored_key(meter.sgc, meter.krn, meter.kt, row[_ENTITY_WIDTH : _ENTITY_WIDTH + _KEY_WIDTH])
-        remember_read_key(session, meter.sgc, meter.krn, meter.kt, found)
     return _checked(meter, account, customer, pending, version, now)
+
+
+def _key_read(meter: Meter, row: tuple[Any, ...]) -> AbstractContextManager[None]:
+    """The meter's vending key as a row of ``_SALE_CONTEXT`` holds it, handed to the token engine's
+    look-up for the block (``vending_key_read``): the sale makes its tokens inside it."""
+    if meter.sgc is None or meter.krn is None or meter.kt is None:
+        return nullcontext()
+    found = stored_key(meter.sgc, meter.krn, meter.kt, row[_ENTITY_WIDTH : _ENTITY_WIDTH + _KEY_WIDTH])
+    return vending_key_read(meter.sgc, meter.krn, meter.kt, found)
 
 
 async def plan_purchase(
@@ -566,7 +572,7 @@ _STATION_CODE = Prepared(select(OrgUnit.code).where(OrgUnit.id == bindparam("id"
 
 
 async def _issue_tokens(
-    session: AsyncSession, engine: TokenEngine, actor: Actor, plan: Plan, now: datetime
+    executor: Executor, engine: TokenEngine, actor: Actor, plan: Plan, now: datetime
 ) -> tuple[list[TokenOut], int | None]:
     """Key change tokens first (when pending), then the credit token, then free basic electricity.
     Returns them with the meter's new last TID (None when unchanged), which the caller writes with the
@@ -574,7 +580,10 @@ async def _issue_tokens(
     meter = plan.meter
     out: list[TokenOut] = []
     if plan.pending is not None:
-        # Rare (once per meter per key change): through the ORM, on the rows the sale has locked.
+        # Rare (once per meter per key change): through the ORM, on the rows the sale has locked (the
+        # sale without locks leaves a pending change to the locked way).
+        assert isinstance(executor, AsyncSession), "a pending key change is issued in a transaction"
+        session = executor
         pending = await session.get(MeterKeyChange, plan.pending.id)
         assert pending is not None
         out.extend(await keys.tokens_for_change(engine, pending, meter))
@@ -753,11 +762,12 @@ async def purchase(
             actor, client_key, client_ref, request, fingerprint, now, now.astimezone(settings.zone)
         )
         try:
+            database = _pool_without_locks(session, actor, shift_rule)
+            if database is not None:
+                outcome = await _sale_without_locks(database, settings, engine, attempt, params)
+                if outcome is not None:
+                    return outcome
             async with session.begin():
-                if _sells_without_locks(session, actor, shift_rule):
-                    outcome = await _sale_without_locks(session, settings, engine, attempt, params)
-                    if outcome is not None:
-                        return outcome
                 # One statement: the locked context, the meter's vending key, and whether the reference
                 # is already taken. The stored sale is read only when it is, or when the usual context
                 # was not found (a refusal may be stored under the reference).
@@ -771,7 +781,7 @@ async def purchase(
                     await _require_open_shift(session, actor)
                 try:
                     ctx = (
-                        _sale_context_of(session, row, now)
+                        _sale_context_of(row, now)
                         if row is not None
                         else await _context_the_long_way(
                             session, digits, request.meter_number, now, lock=True
@@ -793,15 +803,16 @@ async def purchase(
                         if actor.org_unit_id is None
                         else await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
                     )
-                return await _sell(
-                    session,
-                    settings,
-                    engine,
-                    attempt,
-                    plan,
-                    station_code=station_code,
-                    ids=(int(transaction_id), int(vend_id)),
-                )
+                with nullcontext() if row is None else _key_read(ctx.meter, row):
+                    return await _sell(
+                        session,
+                        settings,
+                        engine,
+                        attempt,
+                        plan,
+                        station_code=station_code,
+                        ids=(int(transaction_id), int(vend_id)),
+                    )
         except IntegrityError:
             async with session.begin():
                 existing = await _existing(session, client_key, client_ref)
@@ -827,52 +838,59 @@ class _Changed(Exception):
     """The meter or account row changed between the sale's read without locks and its write."""
 
 
-def _sells_without_locks(session: AsyncSession, actor: Actor, shift_rule: bool) -> bool:
-    """Whether a sale may first try the way without locks: on PostgreSQL, for a seller without shifts
-    (a cashier's sale share-locks the open shift for the cash-up, see ``_require_open_shift``)."""
-    return session.get_bind().dialect.name == "postgresql" and not (shift_rule and _sells_in_shifts(actor))
+def _pool_without_locks(session: AsyncSession, actor: Actor, shift_rule: bool) -> AsyncEngine | None:
+    """The engine whose pool a sale may first try the way without locks on, or None when it may not:
+    it may on PostgreSQL, for a seller without shifts (a cashier's sale share-locks the open shift for
+    the cash-up, see ``_require_open_shift``), when the session is bound to an engine."""
+    database = session.bind
+    if not isinstance(database, AsyncEngine) or database.dialect.name != "postgresql":
+        return None
+    return None if shift_rule and _sells_in_shifts(actor) else database
 
 
 async def _sale_without_locks(
-    session: AsyncSession, settings: Settings, engine: TokenEngine, attempt: _Attempt, params: dict[str, Any]
+    database: AsyncEngine, settings: Settings, engine: TokenEngine, attempt: _Attempt, params: dict[str, Any]
 ) -> VendOutcome | None:
     """The sale as two statements, each committing on its own: the context read without locks, then
     every write in one statement that changes nothing unless the meter and account rows still hold
     what was read (``WriteBatch.require``; the account row keeps the month's totals, so a sale that
-    committed meanwhile changed it). No BEGIN, no COMMIT, no lock held between the two.
+    committed meanwhile changed it). No BEGIN, no COMMIT, no lock held between the two, and no
+    session: both run on a connection of the pool's (``pooled_connection``).
 
     None, with nothing written, when the sale must take the locked way: the usual context was not
     found, the reference is taken, a key change is pending, the sale is refused, the chain head is
     missing, the sale is dated before the account's latest month, or the rows changed meanwhile."""
-    row = await _SALE_CONTEXT_UNLOCKED.first(session, params, in_transaction=False)
-    if row is None:
-        return None
-    sale = _SaleRow.of(row)
-    if sale.stored_id is not None or not sale.head_present:
-        return None
-    month = month_of(attempt.local)
-    try:
-        ctx = _sale_context_of(session, row, attempt.now)
-        totals = month_totals_kept(ctx.account.sales_month, _kept(ctx.account), month)
-        if ctx.pending is not None or totals is None:
+    async with pooled_connection(database) as connection:
+        row = await _SALE_CONTEXT_UNLOCKED.first(connection, params)
+        if row is None:
             return None
-        plan = _split(ctx, attempt.request, month, totals)
-        return await _sell(
-            session,
-            settings,
-            engine,
-            attempt,
-            plan,
-            station_code=sale.station_code,
-            ids=(sale.transaction_id, sale.vend_id),
-            unchanged=sale.versions,
-        )
-    except (VendRefused, _Changed):
-        return None
+        sale = _SaleRow.of(row)
+        if sale.stored_id is not None or not sale.head_present:
+            return None
+        month = month_of(attempt.local)
+        try:
+            ctx = _sale_context_of(row, attempt.now)
+            totals = month_totals_kept(ctx.account.sales_month, _kept(ctx.account), month)
+            if ctx.pending is not None or totals is None:
+                return None
+            plan = _split(ctx, attempt.request, month, totals)
+            with _key_read(ctx.meter, row):
+                return await _sell(
+                    connection,
+                    settings,
+                    engine,
+                    attempt,
+                    plan,
+                    station_code=sale.station_code,
+                    ids=(sale.transaction_id, sale.vend_id),
+                    unchanged=sale.versions,
+                )
+        except (VendRefused, _Changed):
+            return None
 
 
 async def _sell(
-    session: AsyncSession,
+    executor: Executor,
     settings: Settings,
     engine: TokenEngine,
     attempt: _Attempt,
@@ -882,9 +900,9 @@ async def _sell(
     ids: tuple[int, int],
     unchanged: tuple[int, int] | None = None,
 ) -> VendOutcome:
-    """Issue the tokens and write the sale (``station_code``: the seller's station, the receipt
-    number's prefix, "API" for a seller without one;
-    ``ids``: of the ledger transaction and the vend, allocated).
+    """Issue the tokens and write the sale, in the session's transaction or, with ``unchanged``, on a
+    pooled connection (``station_code``: the seller's station, the receipt number's prefix, "API" for
+    a seller without one; ``ids``: of the ledger transaction and the vend, allocated).
 
     ``unchanged``: the plan was made from rows read without locks, whose versions (the meter's, the
     account's) are given: the writes are one statement, committed on its own, that writes nothing
@@ -893,7 +911,7 @@ async def _sell(
     actor, request, now = attempt.actor, attempt.request, attempt.now
     prefix = station_code or "API"
     b = plan.breakdown
-    tokens, last_tid = await _issue_tokens(session, engine, actor, plan, now)
+    tokens, last_tid = await _issue_tokens(executor, engine, actor, plan, now)
     taxes: dict[str, int] = {}
     for line in b.lines:
         for tax in line.taxes:
@@ -1007,13 +1025,13 @@ async def _sell(
         },
         org_unit_id=actor.org_unit_id,
     )
-    results = await batch.flush(session, in_transaction=unchanged is None)
+    results = await batch.flush(executor, in_transaction=unchanged is None)
     if any(results[part] is None for part in held):
         raise _Changed
-    ledger.check_applied(session, posted, transaction_id, balance_parts, results)
+    ledger.check_applied(executor, posted, transaction_id, balance_parts, results)
     (seq,) = results[counter] or (None,)
     values["receipt_no"] = receipt_number(start, int(seq))
-    await audit.written(session, event, results)
+    await audit.written(executor, event, results)
     return VendOutcome(vend=detached(Vend, values), tokens=[detached(VendToken, row) for row in rows])
 
 
