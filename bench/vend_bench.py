@@ -156,13 +156,15 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 WARM_UP = 300  # requests of each kind before the measured phases
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (Linux /proc), 0 when it is gone."""
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU of a process, and of its children that have ended (Linux /proc); zeros when
+    it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+        return 0.0, 0.0
+    own, ended_children = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+    return own / _TICKS, ended_children / _TICKS
 
 
 def _process_tree(pid: int) -> list[int]:
@@ -186,7 +188,7 @@ def _database_pids() -> list[int]:
     return pids
 
 
-_Reading = tuple[float, dict[int, float], float]
+_Reading = tuple[float, dict[int, tuple[float, float]], float]
 
 
 class _CpuMeter:
@@ -196,16 +198,21 @@ class _CpuMeter:
         self.server_pid = server_pid
 
     def read(self) -> _Reading:
-        server = sum(_cpu_seconds(pid) for pid in _process_tree(self.server_pid))
+        server = sum(sum(_cpu_seconds(pid)) for pid in _process_tree(self.server_pid))
         database = {pid: _cpu_seconds(pid) for pid in _database_pids()}
         return server, database, time.process_time()
 
     def per_request(self, before: _Reading, requests: int) -> str:
         after = self.read()
         # Per database process: what it used since the phase began (all of it when it started since).
-        # A process that ended during the phase (a pooled connection closed, a background worker)
-        # is left out: its last reading is gone with it.
-        database = sum(used - before[1].get(pid, 0.0) for pid, used in after[1].items())
+        # A connection that ended during the phase (the pool closes its overflow connections when a
+        # phase's load stops) is gone from the reading; its whole CPU went to its parent's ended
+        # children, so its share of the phase is that less what it had used at the start.
+        database = 0.0
+        for pid, (own, ended) in after[1].items():
+            own_before, ended_before = before[1].get(pid, (0.0, 0.0))
+            database += own - own_before + ended - ended_before
+        database -= sum(own for pid, (own, _) in before[1].items() if pid not in after[1])
         server, client = after[0] - before[0], after[2] - before[2]
         server, database, client = (1000 * value / requests for value in (server, database, client))
         return (
