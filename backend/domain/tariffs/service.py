@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import BindParameter, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.sql_functions import constant
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.audit import service as audit
@@ -411,11 +412,11 @@ def in_force_query(tariff_id: Any, at: datetime | BindParameter[Any]) -> Select[
         select(TariffVersion)
         .where(
             TariffVersion.tariff_id == tariff_id,
-            TariffVersion.status == "published",
+            TariffVersion.status == constant("published"),
             TariffVersion.effective_from <= at,
         )
         .order_by(TariffVersion.effective_from.desc(), TariffVersion.version_no.desc())
-        .limit(1)
+        .limit(constant(1))
     )
 
 

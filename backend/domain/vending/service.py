@@ -31,7 +31,7 @@ from sqlalchemy.sql import ColumnElement
 
 from backend.db.batch import Bind, Columns, WriteBatch, next_id_columns
 from backend.db.prepared import EntityColumns, Executor, Prepared, detached, pooled_connection
-from backend.db.sql_functions import ROW_VERSION, row_version, zero_padded
+from backend.db.sql_functions import ROW_VERSION, constant, row_version, zero_padded
 from backend.db.types import utcnow
 from backend.domain.actor import Actor
 from backend.domain.assets.models import Meter
@@ -358,13 +358,18 @@ def _context_query(*, for_sale: bool, lock: bool = True) -> Prepared:
             columns += [row_version(Meter), row_version(Account)]
     query = (
         select(*columns)
-        .join(Account, and_(Account.supply_point_id == Meter.supply_point_id, Account.status != "closed"))
+        .select_from(Meter)
+        .join(
+            Account,
+            and_(Account.supply_point_id == Meter.supply_point_id, Account.status != constant("closed")),
+        )
         .join(Customer, Customer.id == Account.customer_id)
         .outerjoin(
-            MeterKeyChange, and_(MeterKeyChange.meter_id == Meter.id, MeterKeyChange.status == "pending")
+            MeterKeyChange,
+            and_(MeterKeyChange.meter_id == Meter.id, MeterKeyChange.status == constant("pending")),
         )
         .outerjoin(TariffVersion, TariffVersion.id == in_force_id)
-        .where(Meter.meter_no == bindparam("digits"), Meter.status == "installed")
+        .where(Meter.meter_no == bindparam("digits"), Meter.status == constant("installed"))
     )
     if not for_sale:
         return Prepared(query)
