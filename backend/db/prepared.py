@@ -28,7 +28,6 @@ more than either statement costs the process.
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapper
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
@@ -92,46 +90,16 @@ class PooledConnection:
 Executor = AsyncSession | PooledConnection
 
 
-# Connections kept out of the pool between two blocks of pooled_connection(keep=...), per engine.
-_KEPT: weakref.WeakKeyDictionary[AsyncEngine, list[PoolProxiedConnection]] = weakref.WeakKeyDictionary()
-
-
 @asynccontextmanager
-async def pooled_connection(
-    engine: AsyncEngine, *, keep: Callable[[], bool] | None = None
-) -> AsyncIterator[PooledConnection]:
+async def pooled_connection(engine: AsyncEngine) -> AsyncIterator[PooledConnection]:
     """A connection of ``engine``'s pool for the block, with no session and no transaction (see the
     module docstring); it goes back to the pool at the end of the block, as a session's would (the
-    pool's checkout and checkin events run, and the checkin's reset).
-
-    ``keep``: asked at the end of the block whether more blocks are coming at once (for a sale: other
-    sales are in flight or waiting). If so, and the block raised nothing, the connection stays out of
-    the pool for the next block, which skips the pool's checkout and checkin (about 0.1 ms of CPU per
-    sale under load); if not, the connections kept so far go back too. The caller also calls
-    :func:`release_kept_connections` once no block is running (the sale gate, when it empties), so that
-    none stays out of the pool at rest."""
-    kept = _KEPT.get(engine)
-    raw = kept.pop() if kept else await engine.raw_connection()
-    failed = True
+    pool's checkout and checkin events run, and the checkin's reset)."""
+    raw = await engine.raw_connection()
     try:
         yield PooledConnection(raw.driver_connection, engine.dialect)
-        failed = False
     finally:
-        more = keep is not None and keep()
-        if more and not failed:
-            _KEPT.setdefault(engine, []).append(raw)
-        else:
-            await greenlet_spawn(raw.close)
-        if not more:
-            await release_kept_connections(engine)
-
-
-async def release_kept_connections(engine: AsyncEngine | None = None) -> None:
-    """Give the connections :func:`pooled_connection` kept back to the pool (of every engine when
-    ``engine`` is None)."""
-    for held in [_KEPT.pop(engine, [])] if engine is not None else [_KEPT.pop(e) for e in list(_KEPT)]:
-        for raw in held:
-            await greenlet_spawn(raw.close)
+        await greenlet_spawn(raw.close)
 
 
 def dialect_of(executor: Executor) -> Dialect:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import sts
@@ -29,7 +29,7 @@ from backend.domain.ledger.rules import LedgerAccount, credit, debit
 from backend.domain.org.models import OrgUnit
 from backend.domain.vending import service as vending
 from backend.domain.vending.models import Vend, VendToken
-from backend.domain.vending.sale_gate import Busy, sale_gate
+from backend.domain.vending.sale_gate import Busy
 from backend.settings import Settings
 from tests.support.month_totals import Totals, kept_and_summed
 from tests.support.world import World, build_world, virtual_meter
@@ -600,52 +600,3 @@ async def test_the_sale_without_locks_gives_its_pooled_connection_back(
         )
     assert in_transaction == 0
     await _check_books(maker)
-
-
-@pytest.mark.postgres
-async def test_sales_that_follow_one_another_share_pooled_connections_and_give_them_back(
-    maker: async_sessionmaker[AsyncSession], settings: Settings, recwarn: pytest.WarningsRecorder
-) -> None:
-    """Twelve sales at once for twelve meters, six in flight at a time: a sale that ends while others
-    wait keeps its connection for the next one, so no more connections are checked out of the pool
-    than there are places; the last sale out gives every kept connection back."""
-    if settings.is_sqlite:
-        pytest.skip("The sale without locks is PostgreSQL's: SQLite's writers exclude each other")
-    async with maker() as session:
-        worlds = [await build_world(session, settings) for _ in range(12)]
-    database = maker.kw["bind"]
-    checkouts = 0
-
-    def counted(*_: object) -> None:
-        nonlocal checkouts
-        checkouts += 1
-
-    event.listen(database.sync_engine, "checkout", counted)
-    try:
-        outcomes = await asyncio.gather(
-            *(_buy(maker, settings, world, f"row-{i}") for i, world in enumerate(worlds))
-        )
-    finally:
-        event.remove(database.sync_engine, "checkout", counted)
-    assert all(outcome.vend.status == "success" and not outcome.replayed for outcome in outcomes)
-    assert 1 <= checkouts <= settings.sales_in_flight
-    assert database.pool.checkedout() == 0
-    assert not [w for w in recwarn if "non-checked-in" in str(w.message)]
-    await _check_books(maker)
-
-
-@pytest.mark.postgres
-async def test_the_last_one_out_of_the_sale_gate_gives_the_kept_connections_back(
-    maker: async_sessionmaker[AsyncSession], settings: Settings
-) -> None:
-    """A sale that ends while another is in the gate keeps its connection for it; when the gate
-    empties, whoever leaves last (here not a sale on a pooled connection) gives it back."""
-    if settings.is_sqlite:
-        pytest.skip("The sale without locks is PostgreSQL's: SQLite's writers exclude each other")
-    async with maker() as session:
-        world = await build_world(session, settings)
-    pool = maker.kw["bind"].pool
-    async with sale_gate(settings.sales_in_flight, 5):  # someone else in the gate
-        assert (await _buy(maker, settings, world, "kept")).vend.status == "success"
-        assert pool.checkedout() == 1
-    assert pool.checkedout() == 0

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from backend.db.prepared import release_kept_connections
 from backend.domain.errors import DomainError
 
 
@@ -31,35 +30,23 @@ class Busy(DomainError):
     title = "Busy"
 
 
-class _Gate:
-    """The places of one limit, and how many sales are in or waiting at the gate."""
-
-    __slots__ = ("entered", "places")
-
-    def __init__(self, limit: int) -> None:
-        self.places = asyncio.Semaphore(limit)
-        self.entered = 0
-
-
 # One gate per event loop and limit (a semaphore belongs to the loop it is first used on).
-_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Gate]] = weakref.WeakKeyDictionary()
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _gate(limit: int) -> _Gate:
+def _gate(limit: int) -> asyncio.Semaphore:
     gates = _GATES.setdefault(asyncio.get_running_loop(), {})
     gate = gates.get(limit)
     if gate is None:
-        gate = gates[limit] = _Gate(limit)
+        gate = gates[limit] = asyncio.Semaphore(limit)
     return gate
 
 
 class sale_gate:  # named as the function it reads as: ``async with sale_gate(limit, timeout):``
     """Wait for one of ``limit`` places (Busy after ``timeout_seconds``: nothing was sold, and the
-    same request with the same reference can be sent again).
-
-    While sales follow one another, a sale keeps its pooled connection for the next one
-    (:meth:`crowded`, ``backend.db.prepared.pooled_connection``); the last sale out of the gate gives
-    every kept connection back to the pool."""
+    same request with the same reference can be sent again)."""
 
     __slots__ = ("_gate", "_timeout")
 
@@ -67,33 +54,19 @@ class sale_gate:  # named as the function it reads as: ``async with sale_gate(li
         self._gate = _gate(limit)
         self._timeout = timeout_seconds
 
-    async def __aenter__(self) -> sale_gate:
-        places = self._gate.places
-        self._gate.entered += 1
+    async def __aenter__(self) -> None:
+        if not self._gate.locked():  # a place is free: no timer to arm
+            await self._gate.acquire()
+            return
         try:
-            if not places.locked():  # a place is free: no timer to arm
-                await places.acquire()
-                return self
             async with asyncio.timeout(self._timeout):
-                await places.acquire()
+                await self._gate.acquire()
         except TimeoutError:
-            self._gate.entered -= 1
             raise Busy(
                 "The system is too busy to take this sale now; nothing was sold. "
                 "Send the same request again with the same reference.",
                 outcome="failed",
             ) from None
-        except BaseException:
-            self._gate.entered -= 1
-            raise
-        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._gate.places.release()
-        self._gate.entered -= 1
-        if self._gate.entered == 0:
-            await release_kept_connections()
-
-    def crowded(self) -> bool:
-        """Whether another sale is in the gate or waiting at it."""
-        return self._gate.entered > 1
+        self._gate.release()

@@ -17,7 +17,6 @@ kept on the account row by every sale, so a sale that committed meanwhile change
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -752,7 +751,7 @@ async def purchase(
     wait their turn, see ``sale_gate``).
     """
     _validate(request, settings)
-    async with sale_gate(settings.sales_in_flight, settings.pg_pool_timeout_seconds) as gate:
+    async with sale_gate(settings.sales_in_flight, settings.pg_pool_timeout_seconds):
         now = now or utcnow()
         client_key = client_key_of(actor)
         fingerprint = request.fingerprint()
@@ -770,9 +769,7 @@ async def purchase(
         try:
             database = _pool_without_locks(session, actor, shift_rule)
             if database is not None:
-                outcome = await _sale_without_locks(
-                    database, settings, engine, attempt, params, keep_connection=gate.crowded
-                )
+                outcome = await _sale_without_locks(database, settings, engine, attempt, params)
                 if outcome is not None:
                     return outcome
             async with session.begin():
@@ -857,25 +854,18 @@ def _pool_without_locks(session: AsyncSession, actor: Actor, shift_rule: bool) -
 
 
 async def _sale_without_locks(
-    database: AsyncEngine,
-    settings: Settings,
-    engine: TokenEngine,
-    attempt: _Attempt,
-    params: dict[str, Any],
-    *,
-    keep_connection: Callable[[], bool],
+    database: AsyncEngine, settings: Settings, engine: TokenEngine, attempt: _Attempt, params: dict[str, Any]
 ) -> VendOutcome | None:
     """The sale as two statements, each committing on its own: the context read without locks, then
     every write in one statement that changes nothing unless the meter and account rows still hold
     what was read (``WriteBatch.require``; the account row keeps the month's totals, so a sale that
     committed meanwhile changed it). No BEGIN, no COMMIT, no lock held between the two, and no
-    session: both run on a connection of the pool's (``pooled_connection``), kept for the next sale
-    when ``keep_connection()`` says one is coming.
+    session: both run on a connection of the pool's (``pooled_connection``).
 
     None, with nothing written, when the sale must take the locked way: the usual context was not
     found, the reference is taken, a key change is pending, the sale is refused, the chain head is
     missing, the sale is dated before the account's latest month, or the rows changed meanwhile."""
-    async with pooled_connection(database, keep=keep_connection) as connection:
+    async with pooled_connection(database) as connection:
         row = await _SALE_CONTEXT_UNLOCKED.first(connection, params)
         if row is None:
             return None
