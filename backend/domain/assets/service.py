@@ -49,6 +49,7 @@ class MovementView:
 
 
 _Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
+_Row = TypeVar("_Row")
 
 
 def _scoped(query: _Q, actor: Actor, org_unit_column: Any) -> _Q:
@@ -65,16 +66,21 @@ def scope_meters(query: _Q, actor: Actor) -> _Q:
     return _scoped(query, actor, Meter.org_unit_id)
 
 
+async def _one(session: AsyncSession, query: Select[_Row], *, lock: bool, missing: str) -> _Row:
+    """The one row ``query`` finds (locked for update when ``lock``), or NotFound saying ``missing``."""
+    if lock:
+        query = query.with_for_update(of=query.column_descriptions[0]["entity"])
+    found = (await session.execute(query)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
 async def scoped_meter(session: AsyncSession, actor: Actor, meter_id: int, *, lock: bool = False) -> Meter:
     """The meter if it is in the actor's part of the organisation (NotFound otherwise), optionally
     locked."""
     query = scope_meters(select(Meter).where(Meter.id == meter_id), actor)
-    if lock:
-        query = query.with_for_update(of=Meter)
-    meter = (await session.execute(query)).scalar_one_or_none()
-    if meter is None:
-        raise NotFound(f"Meter {meter_id} does not exist.")
-    return meter
+    return await _one(session, query, lock=lock, missing=f"Meter {meter_id} does not exist.")
 
 
 # --- stock locations ----------------------------------------------------------------------------
@@ -86,12 +92,7 @@ async def _location(
     query = _scoped(
         select(StockLocation).where(StockLocation.id == location_id), actor, StockLocation.org_unit_id
     )
-    if lock:
-        query = query.with_for_update(of=StockLocation)
-    location = (await session.execute(query)).scalar_one_or_none()
-    if location is None:
-        raise NotFound(f"Stock location {location_id} does not exist.")
-    return location
+    return await _one(session, query, lock=lock, missing=f"Stock location {location_id} does not exist.")
 
 
 async def _location_by_code(session: AsyncSession, actor: Actor, code: str) -> StockLocation:
