@@ -7,12 +7,13 @@ balanced ledger entries, writes the audit record and commits. Tokens leave this 
 commit. The same reference returns the stored outcome; the same reference with another request is a
 409; concurrent duplicates serialise on the meter row and the unique (client_key, client_ref) index.
 
-On PostgreSQL a sale without shifts first tries the same without a transaction (``_sale_without_locks``):
-it reads the context without locks, makes the tokens, and writes everything in one statement that
-commits on its own and changes nothing unless the meter and account rows are still the versions it
-read. When they are not (or the sale is not the usual case) nothing was written, the tokens made were
-never issued, and the sale takes the locked way above. The month's totals the split depends on are
-kept on the account row by every sale, so a sale that committed meanwhile changed that row.
+On PostgreSQL a sale without shifts first tries the same without a transaction (``_sale_without_locks``,
+on a connection of the pool's, with no session): it reads the context without locks, makes the
+tokens, and writes everything in one statement that commits on its own and changes nothing unless the
+meter and account rows are still the versions it read. When they are not (or the sale is not the
+usual case) nothing was written, the tokens made were never issued, and the sale takes the locked way
+above. The month's totals the split depends on are kept on the account row by every sale, so a sale
+that committed meanwhile changed that row.
 """
 
 from __future__ import annotations
@@ -455,10 +456,11 @@ def _sale_context_of(row: tuple[Any, ...], now: datetime) -> SaleContext:
     return _checked(meter, account, customer, pending, version, now)
 
 
-def _key_read(meter: Meter, row: tuple[Any, ...]) -> AbstractContextManager[None]:
+def _key_read(meter: Meter, row: tuple[Any, ...] | None) -> AbstractContextManager[None]:
     """The meter's vending key as a row of ``_SALE_CONTEXT`` holds it, handed to the token engine's
-    look-up for the block (``vending_key_read``): the sale makes its tokens inside it."""
-    if meter.sgc is None or meter.krn is None or meter.kt is None:
+    look-up for the block (``vending_key_read``): the sale makes its tokens inside it. Without a row
+    (the context was read the long way) the engine reads the key itself."""
+    if row is None or meter.sgc is None or meter.krn is None or meter.kt is None:
         return nullcontext()
     found = stored_key(meter.sgc, meter.krn, meter.kt, row[_ENTITY_WIDTH : _ENTITY_WIDTH + _KEY_WIDTH])
     return vending_key_read(meter.sgc, meter.krn, meter.kt, found)
@@ -808,7 +810,7 @@ async def purchase(
                         if actor.org_unit_id is None
                         else await _STATION_CODE.scalar(session, {"id": actor.org_unit_id})
                     )
-                with nullcontext() if row is None else _key_read(ctx.meter, row):
+                with _key_read(ctx.meter, row):
                     return await _sell(
                         session,
                         settings,
