@@ -32,6 +32,13 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
     return load_settings(environ={}, **values)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The demo data's PostgreSQL template (``tests.support.demo_cache``) is the run's own: dropped."""
+    from tests.support.demo_cache import drop_templates
+
+    asyncio.run(drop_templates())
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     url, server = postgres.find_server()

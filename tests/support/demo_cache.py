@@ -57,6 +57,15 @@ async def _template(settings: Settings, with_history: bool) -> tuple[str, Path]:
     return url, master
 
 
+async def drop_templates() -> None:
+    """Drop the PostgreSQL templates this run made (at the end of the run: each run makes its own, and
+    the server outlives the run)."""
+    for (kind, _), (url, _) in list(_templates.items()):
+        if kind == "postgres":
+            await postgres.drop_database(url.rpartition("/")[0] + "/postgres", url)
+    _templates.clear()
+
+
 def _copy_master_key(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
     target.chmod(0o600)  # the key store refuses a world-readable master key
